@@ -24,18 +24,25 @@ namespace ContextMiddleware;
 [SuppressMessage("Naming", "CA1710:Identifiers should have correct suffix", Justification = "Named after Python's contextvars.Context.")]
 public sealed class Context : IReadOnlyDictionary<ContextVar, object?>
 {
-    private PersistentMap _map;
+    private Scope _scope;
     private int _entered;
+
+    // Entering from the same caller ExecutionContext as last time, with the same values, reuses the
+    // ExecutionContext built then: entering costs two ExecutionContext.Restore calls instead of an AsyncLocal write.
+    // Only touched while entered, so guarded by _entered.
+    private ExecutionContext? _cachedCaller;
+    private Scope? _cachedScope;
+    private ExecutionContext? _cachedEntered;
 
     /// <summary>Creates a new, empty context (Python's <c>contextvars.Context()</c>).</summary>
     public Context()
-        : this(PersistentMap.Empty)
+        : this(Scope.Empty)
     {
     }
 
-    private Context(PersistentMap map)
+    private Context(Scope scope)
     {
-        _map = map;
+        _scope = scope;
     }
 
     /// <summary>Gets the number of variables set in this context.</summary>
@@ -51,10 +58,10 @@ public sealed class Context : IReadOnlyDictionary<ContextVar, object?>
     /// The current mapping: while this context is entered and read from within its run, the live values of the
     /// running flow; otherwise the values stored in the context.
     /// </summary>
-    private PersistentMap Map =>
+    private Scope Map =>
         Volatile.Read(ref _entered) != 0 && Ambient.Current.Value is { } scope && ReferenceEquals(scope.Owner, this)
-            ? scope.Map
-            : Volatile.Read(ref _map);
+            ? scope
+            : Volatile.Read(ref _scope);
 
     /// <summary>Gets the value of a variable set in this context, boxed.</summary>
     /// <param name="key">The variable.</param>
@@ -73,7 +80,7 @@ public sealed class Context : IReadOnlyDictionary<ContextVar, object?>
 
     /// <summary>Returns a copy of the current execution context's variables (Python's <c>copy_context()</c>). O(1).</summary>
     /// <returns>A new context holding the values set in the current flow.</returns>
-    public static Context CopyCurrent() => new(Ambient.Current.Value?.Map ?? PersistentMap.Empty);
+    public static Context CopyCurrent() => new(Ambient.Current.Value ?? Scope.Empty);
 
     /// <summary>Returns a shallow copy of this context (Python's <c>ctx.copy()</c>). O(1).</summary>
     /// <returns>A new context with the same values.</returns>
@@ -187,35 +194,59 @@ public sealed class Context : IReadOnlyDictionary<ContextVar, object?>
                 "Use Copy() to run the same values concurrently.");
         }
 
-        var callerScope = Ambient.Current.Value;
         var outer = Ambient.Running;
-        if (outer is not null && ReferenceEquals(callerScope?.Owner, outer))
+        if (outer is not null && Ambient.Current.Value is { } callerScope && ReferenceEquals(callerScope.Owner, outer))
         {
             // Entering a context from inside another one's run: store the outer context's values so far, so that
             // reading the outer mapping from in here shows them (it is live in CPython).
-            Volatile.Write(ref outer._map, callerScope.Map);
+            Volatile.Write(ref outer._scope, callerScope);
         }
 
-        var frame = new Frame(ExecutionContext.Capture(), callerScope, outer);
-        Ambient.Current.Value = new Scope(_map, this);
+        var scope = _scope;
+        if (!ReferenceEquals(scope.Owner, this))
+        {
+            _scope = scope = scope.WithOwner(this);
+        }
+
+        var caller = ExecutionContext.Capture();
+        if (caller is null)
+        {
+            // Flow is suppressed: switch our slot alone, and restore it alone on exit.
+            var frame = new Frame(null, Ambient.Current.Value, outer);
+            Ambient.Current.Value = scope;
+            Ambient.Running = this;
+            return frame;
+        }
+
+        if (ReferenceEquals(caller, _cachedCaller) && ReferenceEquals(scope, _cachedScope) && _cachedEntered is { } entered)
+        {
+            ExecutionContext.Restore(entered);
+        }
+        else
+        {
+            Ambient.Current.Value = scope;
+            _cachedCaller = caller;
+            _cachedScope = scope;
+            _cachedEntered = ExecutionContext.Capture();
+        }
+
         Ambient.Running = this;
-        return frame;
+        return new Frame(caller, null, outer);
     }
 
     private void Exit(in Frame frame)
     {
         if (Ambient.Current.Value is { } scope && ReferenceEquals(scope.Owner, this))
         {
-            Volatile.Write(ref _map, scope.Map);
+            Volatile.Write(ref _scope, scope);
         }
 
-        if (frame.ExecutionContext is { } executionContext)
+        if (frame.Caller is { } caller)
         {
-            ExecutionContext.Restore(executionContext);
+            ExecutionContext.Restore(caller);
         }
         else
         {
-            // Flow is suppressed (Capture returned null): restore our slot alone.
             Ambient.Current.Value = frame.CallerScope;
         }
 
@@ -223,5 +254,5 @@ public sealed class Context : IReadOnlyDictionary<ContextVar, object?>
         Volatile.Write(ref _entered, 0);
     }
 
-    private readonly record struct Frame(ExecutionContext? ExecutionContext, Scope? CallerScope, Context? Outer);
+    private readonly record struct Frame(ExecutionContext? Caller, Scope? CallerScope, Context? Outer);
 }

@@ -15,17 +15,13 @@ namespace ContextMiddleware;
 [DebuggerDisplay("{ToString(),nq}")]
 public sealed class ContextToken<T> : IDisposable
 {
-    private readonly T _oldValue;
     private int _used;
 
-    internal ContextToken(ContextVar<T> var, Context? context, Scope? previousScope, Scope newScope, bool hasOldValue, T oldValue)
+    internal ContextToken(ContextVar<T> var, Scope? previousScope, Scope newScope)
     {
         Var = var;
-        Context = context;
         PreviousScope = previousScope;
         NewScope = newScope;
-        HasOldValue = hasOldValue;
-        _oldValue = oldValue;
     }
 
     /// <summary>Gets the variable whose <see cref="ContextVar{T}.Set"/> created this token (Python's <c>token.var</c>).</summary>
@@ -35,21 +31,19 @@ public sealed class ContextToken<T> : IDisposable
     /// Gets a value indicating whether the variable had a value before the <see cref="ContextVar{T}.Set"/>;
     /// <see langword="false"/> is Python's <c>Token.MISSING</c>, and resetting then unsets the variable.
     /// </summary>
-    public bool HasOldValue { get; }
+    public bool HasOldValue => PreviousScope is { } previous && previous.TryGetValue(Var, out _);
 
     /// <summary>
     /// Gets the value the variable had before the <see cref="ContextVar{T}.Set"/> (Python's <c>token.old_value</c>);
     /// <see langword="default"/> when <see cref="HasOldValue"/> is <see langword="false"/>.
     /// </summary>
-    public T OldValue => _oldValue;
+    public T OldValue =>
+        PreviousScope is { } previous && previous.TryGetValue(Var, out var value) ? ContextVar<T>.Unbox(value) : default!;
 
-    /// <summary>The context entered by <c>Context.Run</c> in which the token was created, or null outside any.</summary>
-    internal Context? Context { get; }
-
-    /// <summary>The scope current before the Set.</summary>
+    /// <summary>The scope current before the Set (null when nothing was set).</summary>
     internal Scope? PreviousScope { get; }
 
-    /// <summary>The scope the Set produced.</summary>
+    /// <summary>The scope the Set produced; its owner is the context the token was created in.</summary>
     internal Scope NewScope { get; }
 
     internal bool IsUsed => Volatile.Read(ref _used) != 0;

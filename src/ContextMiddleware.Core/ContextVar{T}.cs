@@ -65,7 +65,7 @@ public sealed class ContextVar<T> : ContextVar
     /// <exception cref="KeyNotFoundException">The variable is not set and has no default (Python's <c>LookupError</c>).</exception>
     public T Get()
     {
-        if (Ambient.Current.Value is { } scope && scope.Map.TryGetValue(this, out var value))
+        if (Ambient.Current.Value is { } scope && scope.TryGetValue(this, out var value))
         {
             return Unbox(value);
         }
@@ -85,14 +85,14 @@ public sealed class ContextVar<T> : ContextVar
     /// <param name="fallback">The value to return when the variable is not set.</param>
     /// <returns>The current value or <paramref name="fallback"/>.</returns>
     public T Get(T fallback) =>
-        Ambient.Current.Value is { } scope && scope.Map.TryGetValue(this, out var value) ? Unbox(value) : fallback;
+        Ambient.Current.Value is { } scope && scope.TryGetValue(this, out var value) ? Unbox(value) : fallback;
 
     /// <summary>Gets the value set in the current context; the default does not count.</summary>
     /// <param name="value">The value set, or <see langword="default"/> when the variable is not set.</param>
     /// <returns><see langword="true"/> when the variable is set in the current context.</returns>
     public bool TryGet(out T value)
     {
-        if (Ambient.Current.Value is { } scope && scope.Map.TryGetValue(this, out var boxed))
+        if (Ambient.Current.Value is { } scope && scope.TryGetValue(this, out var boxed))
         {
             value = Unbox(boxed);
             return true;
@@ -111,12 +111,9 @@ public sealed class ContextVar<T> : ContextVar
     public ContextToken<T> Set(T value)
     {
         var current = Ambient.Current.Value;
-        var map = current?.Map ?? PersistentMap.Empty;
-        var owner = current?.Owner;
-        var hadOldValue = map.TryGetValue(this, out var oldValue);
-        var next = new Scope(map.SetItem(this, value), owner);
+        var next = (current ?? Scope.Empty).SetItem(this, value);
         Ambient.Current.Value = next;
-        return new ContextToken<T>(this, owner, current, next, hadOldValue, hadOldValue ? Unbox(oldValue) : default!);
+        return new ContextToken<T>(this, current, next);
     }
 
     /// <summary>
@@ -155,7 +152,7 @@ public sealed class ContextVar<T> : ContextVar
         }
 
         var current = Ambient.Current.Value;
-        if (!ReferenceEquals(current?.Owner, token.Context))
+        if (!ReferenceEquals(current?.Owner, token.NewScope.Owner))
         {
             throw new ArgumentException(
                 $"The token for context variable '{Name}' was created in a different Context.", nameof(token));
@@ -178,9 +175,10 @@ public sealed class ContextVar<T> : ContextVar
             return;
         }
 
-        var map = current?.Map ?? PersistentMap.Empty;
-        map = token.HasOldValue ? map.SetItem(this, token.OldValue) : map.Remove(this);
-        Ambient.Current.Value = new Scope(map, current?.Owner);
+        current ??= Scope.Empty;
+        Ambient.Current.Value = token.PreviousScope is { } previous && previous.TryGetValue(this, out var oldValue)
+            ? current.SetItem(this, oldValue)
+            : current.Remove(this);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

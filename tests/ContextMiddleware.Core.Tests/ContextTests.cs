@@ -314,4 +314,38 @@ public class ContextTests
             }
         });
     }
+
+    [Fact]
+    public void Run_RepeatedFromAChangingCaller_SeesTheCallersOtherAsyncLocals()
+    {
+        var other = new AsyncLocal<string>();
+        var ctx = new Context();
+
+        new Context().Run(() =>
+        {
+            other.Value = "a";
+            Assert.Equal("a", ctx.Run(() => other.Value));
+            Assert.Equal("a", ctx.Run(() => other.Value));
+            other.Value = "b";
+            Assert.Equal("b", ctx.Run(() => other.Value));
+            ctx.Run(() => Number.Set(5));
+            Assert.Equal((5, "b"), ctx.Run(() => (Number.Get(), other.Value)));
+        });
+    }
+
+    [Fact]
+    public void Run_AfterANestedRun_SeesTheOuterSetsNextTime()
+    {
+        var outer = new Context();
+        var inner = new Context();
+        outer.Run(() => { });
+
+        outer.Run(() =>
+        {
+            Number.Set(1);
+            inner.Run(() => { });
+        });
+
+        Assert.Equal(1, outer.Run(Number.Get));
+    }
 }

@@ -2,7 +2,7 @@ using ContextMiddleware.Internal;
 
 namespace ContextMiddleware.Tests;
 
-public class PersistentMapTests
+public class ScopeTests
 {
     [Theory]
     [InlineData(1, false)]
@@ -17,9 +17,9 @@ public class PersistentMapTests
                 ? new ContextVar<int>($"k{i}", (uint)random.Next(0, 16) * 0x11111111u)
                 : new ContextVar<int>($"k{i}"))
             .ToArray();
-        var map = PersistentMap.Empty;
+        var map = Scope.Empty;
         var expected = new Dictionary<ContextVar, object?>();
-        var history = new List<(PersistentMap Map, Dictionary<ContextVar, object?> Contents)>();
+        var history = new List<(Scope Map, Dictionary<ContextVar, object?> Contents)>();
 
         for (var step = 0; step < 5_000; step++)
         {
@@ -53,20 +53,24 @@ public class PersistentMapTests
     [Fact]
     public void Remove_AbsentKey_ReturnsTheSameMap()
     {
-        var map = PersistentMap.Empty.SetItem(new ContextVar<int>("a"), 1);
+        var map = Scope.Empty.SetItem(new ContextVar<int>("a"), 1);
 
         Assert.Same(map, map.Remove(new ContextVar<int>("b")));
     }
 
     [Fact]
-    public void Remove_LastKey_ReturnsEmpty()
+    public void Remove_LastKey_LeavesAnEmptyScope()
     {
         var key = new ContextVar<int>("a");
 
-        Assert.Same(PersistentMap.Empty, PersistentMap.Empty.SetItem(key, 1).Remove(key));
+        var empty = Scope.Empty.SetItem(key, 1).Remove(key);
+
+        Assert.Equal(0, empty.Count);
+        Assert.Empty(empty.Enumerate());
+        Assert.False(empty.TryGetValue(key, out _));
     }
 
-    private static void AssertSameContents(Dictionary<ContextVar, object?> expected, PersistentMap map, ContextVar[] keys)
+    private static void AssertSameContents(Dictionary<ContextVar, object?> expected, Scope map, ContextVar[] keys)
     {
         Assert.Equal(expected.Count, map.Count);
         foreach (var key in keys)
