@@ -17,11 +17,14 @@ public sealed class ContextToken<T> : IDisposable
 {
     private int _used;
 
-    internal ContextToken(ContextVar<T> var, Scope? previousScope, Scope newScope)
+    internal ContextToken(
+        ContextVar<T> var, Scope? previousScope, Scope newScope, ExecutionContext? before, ExecutionContext? after)
     {
         Var = var;
         PreviousScope = previousScope;
         NewScope = newScope;
+        ExecutionContextBefore = before;
+        ExecutionContextAfter = after;
     }
 
     /// <summary>Gets the variable whose <see cref="ContextVar{T}.Set"/> created this token (Python's <c>token.var</c>).</summary>
@@ -45,6 +48,12 @@ public sealed class ContextToken<T> : IDisposable
 
     /// <summary>The scope the Set produced; its owner is the context the token was created in.</summary>
     internal Scope NewScope { get; }
+
+    /// <summary>The ExecutionContext before the Set (null when flow was suppressed).</summary>
+    internal ExecutionContext? ExecutionContextBefore { get; }
+
+    /// <summary>The ExecutionContext the Set produced (null when flow was suppressed).</summary>
+    internal ExecutionContext? ExecutionContextAfter { get; }
 
     internal bool IsUsed => Volatile.Read(ref _used) != 0;
 

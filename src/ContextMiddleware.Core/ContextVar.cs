@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ContextMiddleware.Internal;
 
 namespace ContextMiddleware;
 
@@ -40,6 +41,83 @@ public abstract class ContextVar
 
     /// <summary>Gets the default value, boxed; <see langword="null"/> when there is none.</summary>
     private protected abstract object? BoxedDefault { get; }
+
+    /// <summary>
+    /// Sets two variables in the current context with a single ExecutionContext write; two
+    /// <see cref="ContextVar{T}.Set"/> calls would make two.
+    /// </summary>
+    /// <typeparam name="T1">The type of the first variable's values.</typeparam>
+    /// <typeparam name="T2">The type of the second variable's values.</typeparam>
+    /// <param name="first">The first variable.</param>
+    /// <param name="firstValue">Its new value.</param>
+    /// <param name="second">The second variable.</param>
+    /// <param name="secondValue">Its new value.</param>
+    /// <remarks>
+    /// No token is returned: use it where the values live as long as the enclosing <see langword="async"/> method,
+    /// as in middleware (.NET restores the caller's values when an async method returns), or inside
+    /// <see cref="Context.Run(Action)"/>.
+    /// </remarks>
+    /// <exception cref="ArgumentNullException">A variable is <see langword="null"/>.</exception>
+    public static void SetMany<T1, T2>(ContextVar<T1> first, T1 firstValue, ContextVar<T2> second, T2 secondValue)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(second);
+        SetMany([new TrieNode.Entry(first, firstValue), new TrieNode.Entry(second, secondValue)]);
+    }
+
+    /// <summary>Sets three variables in the current context with a single ExecutionContext write.</summary>
+    /// <typeparam name="T1">The type of the first variable's values.</typeparam>
+    /// <typeparam name="T2">The type of the second variable's values.</typeparam>
+    /// <typeparam name="T3">The type of the third variable's values.</typeparam>
+    /// <param name="first">The first variable.</param>
+    /// <param name="firstValue">Its new value.</param>
+    /// <param name="second">The second variable.</param>
+    /// <param name="secondValue">Its new value.</param>
+    /// <param name="third">The third variable.</param>
+    /// <param name="thirdValue">Its new value.</param>
+    /// <remarks>See <see cref="SetMany{T1, T2}"/>.</remarks>
+    /// <exception cref="ArgumentNullException">A variable is <see langword="null"/>.</exception>
+    public static void SetMany<T1, T2, T3>(
+        ContextVar<T1> first, T1 firstValue, ContextVar<T2> second, T2 secondValue, ContextVar<T3> third, T3 thirdValue)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(second);
+        ArgumentNullException.ThrowIfNull(third);
+        SetMany([new TrieNode.Entry(first, firstValue), new TrieNode.Entry(second, secondValue), new TrieNode.Entry(third, thirdValue)]);
+    }
+
+    /// <summary>Sets four variables in the current context with a single ExecutionContext write.</summary>
+    /// <typeparam name="T1">The type of the first variable's values.</typeparam>
+    /// <typeparam name="T2">The type of the second variable's values.</typeparam>
+    /// <typeparam name="T3">The type of the third variable's values.</typeparam>
+    /// <typeparam name="T4">The type of the fourth variable's values.</typeparam>
+    /// <param name="first">The first variable.</param>
+    /// <param name="firstValue">Its new value.</param>
+    /// <param name="second">The second variable.</param>
+    /// <param name="secondValue">Its new value.</param>
+    /// <param name="third">The third variable.</param>
+    /// <param name="thirdValue">Its new value.</param>
+    /// <param name="fourth">The fourth variable.</param>
+    /// <param name="fourthValue">Its new value.</param>
+    /// <remarks>See <see cref="SetMany{T1, T2}"/>.</remarks>
+    /// <exception cref="ArgumentNullException">A variable is <see langword="null"/>.</exception>
+    public static void SetMany<T1, T2, T3, T4>(
+        ContextVar<T1> first, T1 firstValue, ContextVar<T2> second, T2 secondValue,
+        ContextVar<T3> third, T3 thirdValue, ContextVar<T4> fourth, T4 fourthValue)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(second);
+        ArgumentNullException.ThrowIfNull(third);
+        ArgumentNullException.ThrowIfNull(fourth);
+        SetMany(
+        [
+            new TrieNode.Entry(first, firstValue), new TrieNode.Entry(second, secondValue),
+            new TrieNode.Entry(third, thirdValue), new TrieNode.Entry(fourth, fourthValue),
+        ]);
+    }
+
+    private static void SetMany(ReadOnlySpan<TrieNode.Entry> items) =>
+        Ambient.Current.Value = (Ambient.Current.Value ?? Scope.Empty).SetItems(items);
 
     /// <summary>Returns a description such as <c>&lt;ContextVar name='request_id' default='none'&gt;</c>.</summary>
     /// <returns>The description.</returns>

@@ -112,8 +112,9 @@ public sealed class ContextVar<T> : ContextVar
     {
         var current = Ambient.Current.Value;
         var next = (current ?? Scope.Empty).SetItem(this, value);
+        var before = ExecutionContext.Capture();
         Ambient.Current.Value = next;
-        return new ContextToken<T>(this, current, next);
+        return new ContextToken<T>(this, current, next, before, before is null ? null : ExecutionContext.Capture());
     }
 
     /// <summary>
@@ -170,8 +171,18 @@ public sealed class ContextVar<T> : ContextVar
 
         if (ReferenceEquals(current, token.NewScope))
         {
-            // Nothing changed since Set: the scope before it holds exactly the values Reset must produce.
-            Ambient.Current.Value = token.PreviousScope;
+            // Nothing changed since Set: the scope before it holds exactly the values Reset must produce. When no
+            // other AsyncLocal changed either, the ExecutionContext from before the Set is the one to go back to,
+            // and restoring it costs no allocation.
+            if (token.ExecutionContextAfter is { } after && ReferenceEquals(ExecutionContext.Capture(), after))
+            {
+                ExecutionContext.Restore(token.ExecutionContextBefore!);
+            }
+            else
+            {
+                Ambient.Current.Value = token.PreviousScope;
+            }
+
             return;
         }
 

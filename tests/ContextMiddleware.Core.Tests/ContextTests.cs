@@ -348,4 +348,41 @@ public class ContextTests
 
         Assert.Equal(1, outer.Run(Number.Get));
     }
+
+    [Fact]
+    public void Run_MappingReadFromAnotherThreadWhileEntered_ShowsTheValuesAtEntry()
+    {
+        // Documented divergence: the live view belongs to the flow that runs the context; any other flow sees the
+        // values the context held when it was entered, and every set once the run has ended.
+        var ctx = new Context();
+        ctx.Run(() => Number.Set(1));
+        using var setInside = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var thread = new Thread(() => ctx.Run(() =>
+        {
+            Number.Set(2);
+            setInside.Set();
+            release.Wait();
+        }));
+        thread.Start();
+        setInside.Wait();
+
+        var seenDuringRun = ctx[Number];
+        release.Set();
+        thread.Join();
+
+        Assert.Equal(1, seenDuringRun);
+        Assert.Equal(2, ctx[Number]);
+    }
+
+    [Fact]
+    public void Equals_IsReferenceEquality()
+    {
+        // Documented divergence: Python's Context compares as a mapping; a .NET Context is a reference type.
+        var ctx = new Context();
+
+        Assert.True(ctx.Equals(ctx));
+        Assert.False(new Context().Equals(new Context()));
+        Assert.False(ctx.Equals(ctx.Copy()));
+    }
 }

@@ -309,4 +309,99 @@ public class ContextVarTests
         Assert.Equal(80, all[8].Get());
         Assert.Equal(baseline + all.Length - 2, Context.CopyCurrent().Count);
     }
+
+    [Fact]
+    public void SetMany_SetsEveryVariable_AndTheLastValueOfARepeatedVariableWins()
+    {
+        var a = new ContextVar<string>("a");
+        var b = new ContextVar<int>("b", -1);
+        var c = new ContextVar<Guid?>("c");
+        var d = new ContextVar<object?>("d");
+
+        new Context().Run(() =>
+        {
+            ContextVar.SetMany(a, "x", b, 1);
+            Assert.Equal(("x", 1), (a.Get(), b.Get()));
+
+            ContextVar.SetMany(a, "y", b, 2, c, null);
+            Assert.Equal(("y", 2), (a.Get(), b.Get()));
+            Assert.True(c.TryGet(out var cValue));
+            Assert.Null(cValue);
+
+            ContextVar.SetMany(a, "z", b, 3, c, Guid.Empty, d, "object");
+            Assert.Equal(("z", 3, Guid.Empty, "object"), (a.Get(), b.Get(), c.Get(), d.Get()));
+            Assert.Equal(4, Context.CopyCurrent().Count);
+
+            ContextVar.SetMany(b, 4, b, 5);
+            Assert.Equal(5, b.Get());
+        });
+    }
+
+    [Fact]
+    public async Task SetMany_InsideAnAsyncMethod_IsUndoneWhenItReturns()
+    {
+        var a = new ContextVar<string>("a", "outer");
+        var b = new ContextVar<string>("b", "outer");
+
+        await Inner();
+
+        Assert.Equal(("outer", "outer"), (a.Get(), b.Get()));
+
+        async Task Inner()
+        {
+            ContextVar.SetMany(a, "inner", b, "inner");
+            await Task.Yield();
+            Assert.Equal(("inner", "inner"), (a.Get(), b.Get()));
+        }
+    }
+
+    [Fact]
+    public void SetMany_NullVariable_Throws()
+    {
+        var a = new ContextVar<int>("a");
+
+        Assert.Throws<ArgumentNullException>("second", () => ContextVar.SetMany(a, 1, null!, 2));
+        Assert.Throws<ArgumentNullException>("third", () => ContextVar.SetMany(a, 1, a, 2, null!, 3));
+        Assert.Throws<ArgumentNullException>("first", () => ContextVar.SetMany<int, int, int, int>(null!, 1, a, 2, a, 3, a, 4));
+    }
+
+    [Fact]
+    public void Reset_KeepsAnyOtherAsyncLocalChangedSinceTheSet()
+    {
+        var variable = new ContextVar<int>("n");
+        var other = new AsyncLocal<string>();
+
+        new Context().Run(() =>
+        {
+            other.Value = "before";
+            var token = variable.Set(1);
+            other.Value = "after";
+
+            variable.Reset(token);
+
+            Assert.Equal("after", other.Value);
+            Assert.False(variable.TryGet(out _));
+
+            var second = variable.Set(2);
+            variable.Reset(second);
+            Assert.Equal("after", other.Value);
+        });
+    }
+
+    [Fact]
+    public void Reset_UnderSuppressedFlow_Works()
+    {
+        var variable = new ContextVar<int>("n", -1);
+
+        new Context().Run(() =>
+        {
+            using (ExecutionContext.SuppressFlow())
+            {
+                var token = variable.Set(1);
+                Assert.Equal(1, variable.Get());
+                variable.Reset(token);
+                Assert.Equal(-1, variable.Get());
+            }
+        });
+    }
 }

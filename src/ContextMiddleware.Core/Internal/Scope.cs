@@ -44,18 +44,18 @@ internal sealed class Scope : TrieNode.Bitmap
     public bool TryGetValue(ContextVar key, out object? value)
     {
         var hash = key.Hash;
-        TrieNode node = this;
+        TrieNode.Bitmap node = this;
         var shift = 0;
-        while (node is TrieNode.Bitmap bitmapNode)
+        while (true)
         {
             var bit = 1u << (int)((hash >> shift) & TrieNode.LevelMask);
-            if ((bitmapNode.Bits & bit) == 0)
+            if ((node.Bits & bit) == 0)
             {
                 value = null;
                 return false;
             }
 
-            ref readonly var entry = ref bitmapNode.Entries[BitOperations.PopCount(bitmapNode.Bits & (bit - 1))];
+            ref readonly var entry = ref node.Entries[BitOperations.PopCount(node.Bits & (bit - 1))];
             if (ReferenceEquals(entry.Key, key))
             {
                 value = entry.Value;
@@ -68,18 +68,38 @@ internal sealed class Scope : TrieNode.Bitmap
                 return false;
             }
 
-            node = Unsafe.As<TrieNode>(entry.Value)!;
+            var child = Unsafe.As<TrieNode>(entry.Value)!;
+            if (child.IsCollision)
+            {
+                return Unsafe.As<TrieNode.Collision>(child).TryGetValue(key, out value);
+            }
+
+            node = Unsafe.As<TrieNode.Bitmap>(child);
             shift += TrieNode.BitsPerLevel;
         }
-
-        return Unsafe.As<TrieNode.Collision>(node).TryGetValue(key, out value);
     }
 
     /// <summary>Returns a scope in which <paramref name="key"/> maps to <paramref name="value"/>.</summary>
     public Scope SetItem(ContextVar key, object? value)
     {
-        var (bits, entries) = WithKey(0, key.Hash, key, value, out var added);
+        var (bits, entries) = WithKey(Bits, Entries, 0, key.Hash, key, value, out var added);
         return new Scope(bits, entries, added ? Count + 1 : Count, Owner);
+    }
+
+    /// <summary>Returns a scope in which each key of <paramref name="items"/> maps to its value.</summary>
+    public Scope SetItems(ReadOnlySpan<TrieNode.Entry> items)
+    {
+        var (bits, entries, count) = (Bits, Entries, Count);
+        foreach (var item in items)
+        {
+            (bits, entries) = WithKey(bits, entries, 0, item.Key!.Hash, item.Key, item.Value, out var added);
+            if (added)
+            {
+                count++;
+            }
+        }
+
+        return new Scope(bits, entries, count, Owner);
     }
 
     /// <summary>Returns a scope without <paramref name="key"/> (this scope when the key is absent).</summary>

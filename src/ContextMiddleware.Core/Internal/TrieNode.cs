@@ -3,13 +3,16 @@ using System.Numerics;
 namespace ContextMiddleware.Internal;
 
 /// <summary>A node of the persistent hash array mapped trie behind <see cref="Scope"/>.</summary>
-internal abstract class TrieNode(TrieNode.Entry[] entries)
+internal abstract class TrieNode(TrieNode.Entry[] entries, bool isCollision)
 {
     public const int BitsPerLevel = 5;
     public const int LevelMask = (1 << BitsPerLevel) - 1;
 
     /// <summary>The node's slots, never mutated after construction.</summary>
     public readonly Entry[] Entries = entries;
+
+    /// <summary>True for <see cref="Collision"/>: cheaper on the lookup path than a type test.</summary>
+    public readonly bool IsCollision = isCollision;
 
     public abstract TrieNode Set(int shift, uint hash, ContextVar key, object? value, out bool added);
 
@@ -48,13 +51,13 @@ internal abstract class TrieNode(TrieNode.Entry[] entries)
     }
 
     /// <summary>An inner node: a 32-bit bitmap says which of the 32 slots of this level are present.</summary>
-    internal class Bitmap(uint bits, Entry[] entries) : TrieNode(entries)
+    internal class Bitmap(uint bits, Entry[] entries) : TrieNode(entries, isCollision: false)
     {
         public readonly uint Bits = bits;
 
         public sealed override TrieNode Set(int shift, uint hash, ContextVar key, object? value, out bool added)
         {
-            var (bits, entries) = WithKey(shift, hash, key, value, out added);
+            var (bits, entries) = WithKey(Bits, Entries, shift, hash, key, value, out added);
             return new Bitmap(bits, entries);
         }
 
@@ -69,34 +72,34 @@ internal abstract class TrieNode(TrieNode.Entry[] entries)
             return entries.Length == 0 ? null : new Bitmap(bits, entries);
         }
 
-        /// <summary>The bitmap and slots of this node with the key set.</summary>
-        protected (uint Bits, Entry[] Entries) WithKey(int shift, uint hash, ContextVar key, object? value, out bool added)
+        /// <summary>The bitmap and slots of a node (<paramref name="bits"/>, <paramref name="entries"/>) with the key set.</summary>
+        protected static (uint Bits, Entry[] Entries) WithKey(uint bits, Entry[] entries, int shift, uint hash, ContextVar key, object? value, out bool added)
         {
             var bit = 1u << (int)((hash >> shift) & LevelMask);
-            var index = BitOperations.PopCount(Bits & (bit - 1));
-            if ((Bits & bit) == 0)
+            var index = BitOperations.PopCount(bits & (bit - 1));
+            if ((bits & bit) == 0)
             {
                 added = true;
-                return (Bits | bit, Insert(Entries, index, new Entry(key, value)));
+                return (bits | bit, Insert(entries, index, new Entry(key, value)));
             }
 
-            var entry = Entries[index];
+            var entry = entries[index];
             if (entry.Key is null)
             {
                 var child = ((TrieNode)entry.Value!).Set(shift + BitsPerLevel, hash, key, value, out added);
-                return (Bits, Replace(Entries, index, new Entry(null, child)));
+                return (bits, Replace(entries, index, new Entry(null, child)));
             }
 
             if (ReferenceEquals(entry.Key, key))
             {
                 added = false;
-                return (Bits, Replace(Entries, index, new Entry(key, value)));
+                return (bits, Replace(entries, index, new Entry(key, value)));
             }
 
             // Two different keys share this slot: push both one level down.
             added = true;
             var pair = CreatePair(shift + BitsPerLevel, entry.Key, entry.Value, hash, key, value);
-            return (Bits, Replace(Entries, index, new Entry(null, pair)));
+            return (bits, Replace(entries, index, new Entry(null, pair)));
         }
 
         /// <summary>The bitmap and slots of this node without the key.</summary>
@@ -165,7 +168,7 @@ internal abstract class TrieNode(TrieNode.Entry[] entries)
     }
 
     /// <summary>Keys whose 32-bit hashes are all equal: a short list searched linearly.</summary>
-    internal sealed class Collision(uint hash, Entry[] entries) : TrieNode(entries)
+    internal sealed class Collision(uint hash, Entry[] entries) : TrieNode(entries, isCollision: true)
     {
         public readonly uint Hash = hash;
 
