@@ -81,14 +81,19 @@ public class AsyncFlowTests
     public async Task WhenAllChildren_AreIsolatedFromEachOtherAndFromTheParent()
     {
         RequestId.Set("parent");
-        using var barrier = new Barrier(3);
+        var remaining = 3;
+        var allSet = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => Task.Run(async () =>
         {
             var inherited = RequestId.Get();
             RequestId.Set($"child-{i}");
-            barrier.SignalAndWait(); // every sibling has set its value
-            await Task.Yield();
+            if (Interlocked.Decrement(ref remaining) == 0)
+            {
+                allSet.SetResult();
+            }
+
+            await allSet.Task; // every sibling has set its value
             return (inherited, own: RequestId.Get());
         })));
 
@@ -189,18 +194,23 @@ public class AsyncFlowTests
     {
         const int flows = 1_000;
         var mismatches = 0;
-        using var allSet = new CountdownEvent(flows);
+        var remaining = flows;
+        var allSet = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         var tasks = Enumerable.Range(0, flows).Select(i => Task.Run(async () =>
         {
             var mine = $"flow-{i}";
             using var token = RequestId.Set(mine);
-            allSet.Signal();
+            if (Interlocked.Decrement(ref remaining) == 0)
+            {
+                allSet.SetResult();
+            }
+
             for (var step = 0; step < 5; step++)
             {
                 if (step == 1)
                 {
-                    await Task.Run(() => allSet.Wait()); // every flow has set its value before anyone reads again
+                    await allSet.Task; // every flow has set its value before anyone reads again
                 }
 
                 await Task.Yield();
