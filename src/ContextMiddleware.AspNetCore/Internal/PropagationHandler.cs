@@ -1,0 +1,35 @@
+using System.Diagnostics;
+
+namespace ContextMiddleware.AspNetCore.Internal;
+
+/// <summary>
+/// Adds the current request id (and, when no Activity exists for the runtime to propagate, the trace headers) to
+/// outgoing HttpClient requests whose host is allowed. Headers already on the request are left alone.
+/// </summary>
+internal sealed class PropagationHandler(RequestContextSettings settings) : DelegatingHandler
+{
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        if (settings.IsPropagationAllowed(request.RequestUri))
+        {
+            var headers = request.Headers;
+            if (RequestContext.RequestId.Get() is { } requestId && !headers.Contains(settings.OutgoingRequestIdHeader))
+            {
+                headers.TryAddWithoutValidation(settings.OutgoingRequestIdHeader, requestId);
+            }
+
+            // With an Activity, the runtime's DiagnosticsHandler writes traceparent (through our propagator, which
+            // applies the same allow-list). Without one, nothing would: write the request's trace context ourselves.
+            if (Activity.Current is null && RequestContext.Trace.Get() is { } trace && !headers.Contains(TraceHeaders.TraceParent))
+            {
+                headers.TryAddWithoutValidation(TraceHeaders.TraceParent, trace.ToString());
+                if (!string.IsNullOrEmpty(trace.TraceState))
+                {
+                    headers.TryAddWithoutValidation(TraceHeaders.TraceState, trace.TraceState);
+                }
+            }
+        }
+
+        return base.SendAsync(request, cancellationToken);
+    }
+}

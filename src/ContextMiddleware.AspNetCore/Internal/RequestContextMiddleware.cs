@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace ContextMiddleware.AspNetCore.Internal;
+
+/// <summary>
+/// Resolves the request id, makes sure the request has an Activity, and sets <see cref="RequestContext"/>'s
+/// variables for the rest of the pipeline.
+/// </summary>
+/// <remarks>
+/// <see cref="InvokeAsync"/> is an async method on purpose: .NET restores the caller's ExecutionContext when it
+/// returns, so the values set here end with the request and can never bleed into the next one on the connection.
+/// </remarks>
+internal sealed class RequestContextMiddleware(
+    RequestDelegate next,
+    RequestContextSettings settings,
+    ILogger<RequestContextMiddleware> logger)
+{
+    internal const string ActivitySourceName = "ContextMiddleware.AspNetCore";
+    internal const string ActivityName = "ContextMiddleware.AspNetCore.Request";
+    private static readonly ActivitySource s_activitySource = new(ActivitySourceName);
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var state = new RequestState(context, settings);
+        if (!ResolveRequestId(context, state, out var rejection))
+        {
+            await RejectAsync(context, state, rejection);
+            return;
+        }
+
+        context.TraceIdentifier = state.RequestId;
+        context.Features.Set(state);
+        if (settings.ResponseHeader is not null)
+        {
+            context.Response.OnStarting(RequestState.EchoRequestId, state);
+        }
+
+        var startedActivity = EnsureActivity(context);
+        var activity = startedActivity ?? Activity.Current;
+        ContextVar.SetMany(
+            RequestContext.RequestId, state.RequestId,
+            RequestContext.ClientRequestId, state.ClientRequestId,
+            RequestContext.Trace, activity is null ? null : TraceContext.FromActivity(activity),
+            RequestContext.User, state.User);
+
+        try
+        {
+            await next(context);
+        }
+        catch (Exception exception) when (LogUnhandled(state, exception))
+        {
+            // Never reached: the filter logs while the request's context is still set, and returns false.
+        }
+        finally
+        {
+            state.User.Freeze();
+            startedActivity?.Stop();
+        }
+    }
+
+    private bool LogUnhandled(RequestState state, Exception exception)
+    {
+        if (settings.LogUnhandledExceptions)
+        {
+            Log.UnhandledException(logger, state.RequestId, exception);
+        }
+
+        return false;
+    }
+
+    /// <summary>Decides the request id; false when the request must be rejected.</summary>
+    private bool ResolveRequestId(HttpContext context, RequestState state, out string rejection)
+    {
+        rejection = string.Empty;
+        var headers = context.Request.Headers;
+        foreach (var headerName in settings.RequestIdHeaders)
+        {
+            var values = headers[headerName];
+            if (values.Count == 0)
+            {
+                continue;
+            }
+
+            var value = values.Count == 1 ? values[0] ?? string.Empty : string.Empty;
+            var problem = values.Count == 1
+                ? RequestIdValidator.Validate(value, settings.MaxRequestIdLength)
+                : RequestIdProblem.MultipleValues;
+            var trusted = settings.IsTrusted(settings.IncomingRequestIds, context.Connection.RemoteIpAddress);
+
+            if (problem == RequestIdProblem.None && trusted)
+            {
+                state.RequestId = value;
+                return true;
+            }
+
+            state.RequestId = Generate();
+            if (values.Count == 1 && (problem == RequestIdProblem.None || RequestIdValidator.IsSafeToKeep(value, settings.MaxRequestIdLength)))
+            {
+                state.ClientRequestId = value;
+            }
+
+            if (!trusted)
+            {
+                Log.UntrustedRequestId(logger, headerName, context.Connection.RemoteIpAddress?.ToString(), state.RequestId);
+                return true;
+            }
+
+            var reason = RequestIdValidator.Describe(problem, settings.MaxRequestIdLength);
+            if (settings.RejectInvalidRequestIds)
+            {
+                Log.RejectedRequestId(logger, headerName, reason);
+                rejection = $"The request id in header '{headerName}' is invalid: {reason}.";
+                return false;
+            }
+
+            Log.InvalidRequestId(logger, headerName, state.RequestId, reason);
+            return true;
+        }
+
+        state.RequestId = Generate();
+        return true;
+    }
+
+    private string Generate()
+    {
+        var id = settings.GenerateRequestId(out var generatorProblem);
+        if (generatorProblem != RequestIdProblem.None)
+        {
+            Log.InvalidGeneratedRequestId(logger, RequestIdValidator.Describe(generatorProblem, settings.MaxRequestIdLength));
+        }
+
+        return id;
+    }
+
+    private static async Task RejectAsync(HttpContext context, RequestState state, string detail)
+    {
+        context.TraceIdentifier = state.RequestId;
+        if (state.Settings.ResponseHeader is { } header)
+        {
+            context.Response.Headers[header] = state.RequestId;
+        }
+
+        var problem = TypedResults.Problem(
+            detail: detail,
+            statusCode: StatusCodes.Status400BadRequest,
+            title: "Invalid request id",
+            extensions: new Dictionary<string, object?> { ["requestId"] = state.RequestId });
+        await problem.ExecuteAsync(context);
+    }
+
+    /// <summary>Starts an Activity when the host did not (it does whenever logging or a listener is on).</summary>
+    private Activity? EnsureActivity(HttpContext context)
+    {
+        if (context.Features.Get<IHttpActivityFeature>()?.Activity is not null || Activity.Current is not null)
+        {
+            return null;
+        }
+
+        var headers = context.Request.Headers;
+        ActivityContext.TryParse(headers.TraceParent, headers.TraceState, isRemote: true, out var parent);
+        var activity = s_activitySource.StartActivity(ActivityName, ActivityKind.Server, parent);
+        if (activity is null)
+        {
+            // Nobody listens to our source: start a plain Activity, so the ids exist all the same.
+            activity = new Activity(ActivityName);
+            if (parent != default)
+            {
+                activity.SetParentId(parent.TraceId, parent.SpanId, parent.TraceFlags);
+                activity.TraceStateString = parent.TraceState;
+            }
+
+            activity.Start();
+        }
+
+        context.Features.Set<IHttpActivityFeature>(new ActivityFeature(activity));
+        Log.StartedActivity(logger, ActivityName);
+        return activity;
+    }
+
+    private sealed class ActivityFeature(Activity activity) : IHttpActivityFeature
+    {
+        public Activity Activity { get; set; } = activity;
+    }
+}

@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace ContextMiddleware.AspNetCore.Internal;
+
+/// <summary>The transport-neutral propagator: see <see cref="IRequestContextPropagator"/>.</summary>
+internal sealed class RequestContextPropagator(RequestContextSettings settings, ILogger<RequestContextPropagator> logger)
+    : IRequestContextPropagator
+{
+    public void Inject(IDictionary<string, string> carrier)
+    {
+        ArgumentNullException.ThrowIfNull(carrier);
+        if (RequestContext.RequestId.Get() is { } requestId)
+        {
+            carrier[settings.OutgoingRequestIdHeader] = requestId;
+        }
+
+        // A message is a new hop: name the current span as its parent.
+        var activity = Activity.Current;
+        if (activity is not null && activity.IdFormat == ActivityIdFormat.W3C)
+        {
+            carrier[TraceHeaders.TraceParent] = TraceContext.FromActivity(activity).ToString();
+            if (!string.IsNullOrEmpty(activity.TraceStateString))
+            {
+                carrier[TraceHeaders.TraceState] = activity.TraceStateString;
+            }
+        }
+        else if (RequestContext.Trace.Get() is { } trace)
+        {
+            carrier[TraceHeaders.TraceParent] = trace.ToString();
+            if (!string.IsNullOrEmpty(trace.TraceState))
+            {
+                carrier[TraceHeaders.TraceState] = trace.TraceState;
+            }
+        }
+    }
+
+    public Context Extract(IReadOnlyDictionary<string, string> carrier)
+    {
+        ArgumentNullException.ThrowIfNull(carrier);
+        var trusted = settings.IncomingRequestIds == RequestContextTrust.Trust;
+
+        string requestId;
+        string? clientRequestId = null;
+        if (carrier.TryGetValue(settings.OutgoingRequestIdHeader, out var incoming) && incoming is not null)
+        {
+            var problem = RequestIdValidator.Validate(incoming, settings.MaxRequestIdLength);
+            if (problem == RequestIdProblem.None && trusted)
+            {
+                requestId = incoming;
+            }
+            else
+            {
+                requestId = settings.GenerateRequestId(out _);
+                if (problem == RequestIdProblem.None || RequestIdValidator.IsSafeToKeep(incoming, settings.MaxRequestIdLength))
+                {
+                    clientRequestId = incoming;
+                }
+
+                if (problem != RequestIdProblem.None)
+                {
+                    Log.InvalidRequestId(logger, settings.OutgoingRequestIdHeader, requestId,
+                        RequestIdValidator.Describe(problem, settings.MaxRequestIdLength));
+                }
+            }
+        }
+        else
+        {
+            requestId = settings.GenerateRequestId(out _);
+        }
+
+        carrier.TryGetValue(TraceHeaders.TraceParent, out var traceParent);
+        carrier.TryGetValue(TraceHeaders.TraceState, out var traceState);
+        TraceContext trace;
+        if (trusted && ActivityContext.TryParse(traceParent, traceState, isRemote: true, out var parent))
+        {
+            trace = new TraceContext(
+                parent.TraceId.ToHexString(),
+                ActivitySpanId.CreateRandom().ToHexString(),
+                parent.SpanId.ToHexString(),
+                (parent.TraceFlags & ActivityTraceFlags.Recorded) != 0,
+                string.IsNullOrEmpty(parent.TraceState) ? null : parent.TraceState);
+        }
+        else
+        {
+            trace = new TraceContext(
+                ActivityTraceId.CreateRandom().ToHexString(), ActivitySpanId.CreateRandom().ToHexString(), null, true, null);
+        }
+
+        var context = new Context();
+        context.Run(() => ContextVar.SetMany(
+            RequestContext.RequestId, requestId,
+            RequestContext.ClientRequestId, clientRequestId,
+            RequestContext.Trace, trace));
+        return context;
+    }
+}

@@ -1,0 +1,95 @@
+using ContextMiddleware.AspNetCore;
+using ContextMiddleware.AspNetCore.Internal;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers ContextMiddleware's request context services.</summary>
+public static class RequestContextServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the services of <c>UseRequestContext()</c>: options bound from the <c>"RequestContext"</c> configuration
+    /// section and then <paramref name="configure"/>, validated at startup; <see cref="ICurrentUser"/>,
+    /// <see cref="IRequestContext"/> and <see cref="IRequestContextPropagator"/>. Calling it again only adds
+    /// <paramref name="configure"/>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Configures the options after configuration binding.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddRequestContext(this IServiceCollection services, Action<RequestContextOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+
+        if (!services.Any(descriptor => descriptor.ServiceType == typeof(RequestContextSettings)))
+        {
+            services.AddOptions<RequestContextOptions>()
+                .Configure<IServiceProvider>(static (options, provider) =>
+                {
+                    if (provider.GetService<IConfiguration>()?.GetSection(RequestContextOptions.SectionName) is { } section && section.Exists())
+                    {
+                        section.Bind(options);
+                    }
+                })
+                .ValidateOnStart();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RequestContextOptions>, RequestContextOptionsValidator>());
+            services.TryAddSingleton<RequestContextSettings>();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, ErrorBoundary.StartupFilter>());
+            services.TryAddSingleton<AmbientCurrentUser>();
+            services.TryAddSingleton<ICurrentUser>(static provider => provider.GetRequiredService<AmbientCurrentUser>());
+            services.TryAddSingleton<IRequestContext, AmbientRequestContext>();
+            services.TryAddSingleton<IRequestContextPropagator, RequestContextPropagator>();
+            services.AddOptions<Microsoft.AspNetCore.Http.ProblemDetailsOptions>()
+                .PostConfigure<RequestContextSettings>(static (options, settings) =>
+                {
+                    if (!settings.AddRequestIdToProblemDetails)
+                    {
+                        return;
+                    }
+
+                    var previous = options.CustomizeProblemDetails;
+                    options.CustomizeProblemDetails = context =>
+                    {
+                        previous?.Invoke(context);
+                        if (RequestContext.RequestId.Get() is { } requestId)
+                        {
+                            context.ProblemDetails.Extensions.TryAdd("requestId", requestId);
+                        }
+                    };
+                });
+        }
+
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        return services;
+    }
+
+    /// <summary>
+    /// Adds <see cref="IBackgroundWorkQueue"/>: a bounded queue whose items a hosted service runs one at a time,
+    /// each in the context (request id, trace, user) it was queued from.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="capacity">How many items may wait; queueing waits while the queue is full.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddRequestContextBackgroundQueue(this IServiceCollection services, int capacity = 1000)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+
+        if (!services.Any(descriptor => descriptor.ServiceType == typeof(BackgroundWorkQueue)))
+        {
+            services.AddSingleton(provider => new BackgroundWorkQueue(provider.GetRequiredService<ILogger<BackgroundWorkQueue>>(), capacity));
+            services.AddSingleton<IBackgroundWorkQueue>(static provider => provider.GetRequiredService<BackgroundWorkQueue>());
+            services.AddSingleton<IHostedService>(static provider => provider.GetRequiredService<BackgroundWorkQueue>());
+        }
+
+        return services;
+    }
+}

@@ -1,0 +1,17 @@
+namespace ContextMiddleware.AspNetCore;
+
+/// <summary>Whether ids that a caller sends are believed.</summary>
+public enum RequestContextTrust
+{
+    /// <summary>Accept a valid incoming value from any caller. For services that only trusted callers reach.</summary>
+    Trust,
+
+    /// <summary>Never accept an incoming value: always generate. For services open to the internet.</summary>
+    Ignore,
+
+    /// <summary>
+    /// Accept a valid incoming value only when the connection comes from one of
+    /// <see cref="RequestContextOptions.TrustedNetworks"/> (your proxies, gateways or cluster network).
+    /// </summary>
+    TrustedNetworks,
+}

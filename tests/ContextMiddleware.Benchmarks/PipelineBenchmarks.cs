@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using BenchmarkDotNet.Attributes;
+using CorrelationId;
+using CorrelationId.DependencyInjection;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace ContextMiddleware.Benchmarks;
+
+/// <summary>
+/// One request through a built pipeline, in process: a bare pipeline, the CorrelationId 3.0.1 package, and
+/// UseRequestContext (request id, trace, user). Each request is what the host does around the pipeline: a new
+/// DefaultHttpContext with an incoming X-Request-ID, the request Activity that ASP.NET Core's hosting starts, and
+/// the response's OnStarting callbacks fired.
+/// </summary>
+[MemoryDiagnoser]
+public class PipelineBenchmarks
+{
+    private RequestDelegate _bare = null!;
+    private RequestDelegate _correlationId = null!;
+    private RequestDelegate _requestContext = null!;
+    private IServiceProvider _bareServices = null!;
+    private IServiceProvider _correlationIdServices = null!;
+    private IServiceProvider _requestContextServices = null!;
+
+    [GlobalSetup]
+    public void SetUp()
+    {
+        (_bare, _bareServices) = Build(static _ => { }, static _ => { });
+        (_correlationId, _correlationIdServices) = Build(
+            static services => services.AddDefaultCorrelationId(),
+            static app => app.UseCorrelationId());
+        (_requestContext, _requestContextServices) = Build(
+            static services => services.AddRequestContext(),
+            static app => app.UseRequestContext());
+    }
+
+    [Benchmark(Baseline = true)]
+    public Task Bare() => InvokeAsync(_bare, _bareServices);
+
+    [Benchmark]
+    public Task CorrelationIdPackage() => InvokeAsync(_correlationId, _correlationIdServices);
+
+    [Benchmark]
+    public Task UseRequestContext() => InvokeAsync(_requestContext, _requestContextServices);
+
+    private static async Task InvokeAsync(RequestDelegate pipeline, IServiceProvider services)
+    {
+        var response = new BenchmarkResponseFeature();
+        var context = new DefaultHttpContext();
+        context.Features.Set<IHttpResponseFeature>(response);
+        context.RequestServices = services;
+        context.Request.Method = "GET";
+        context.Request.Path = "/";
+        context.Request.Headers["X-Request-ID"] = "0af7651916cd43dd8448eb211c80319c";
+        context.Request.Headers["X-Correlation-ID"] = "0af7651916cd43dd8448eb211c80319c";
+
+        var activity = new Activity("Microsoft.AspNetCore.Hosting.HttpRequestIn").Start();
+        try
+        {
+            await pipeline(context);
+            await response.FireOnStartingAsync();
+        }
+        finally
+        {
+            activity.Stop();
+        }
+    }
+
+    private static (RequestDelegate, IServiceProvider) Build(Action<IServiceCollection> addServices, Action<IApplicationBuilder> use)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        services.AddOptions();
+        addServices(services);
+        var provider = services.BuildServiceProvider();
+        var app = new ApplicationBuilder(provider);
+        use(app);
+        app.Run(static context => Task.CompletedTask);
+        return (app.Build(), provider);
+    }
+
+    /// <summary>A response feature that records OnStarting callbacks and fires them, as a server does.</summary>
+    private sealed class BenchmarkResponseFeature : HttpResponseFeature
+    {
+        private List<(Func<object, Task> Callback, object State)>? _onStarting;
+
+        public override void OnStarting(Func<object, Task> callback, object state) =>
+            (_onStarting ??= []).Add((callback, state));
+
+        public override void OnCompleted(Func<object, Task> callback, object state)
+        {
+        }
+
+        public async Task FireOnStartingAsync()
+        {
+            if (_onStarting is null)
+            {
+                return;
+            }
+
+            for (var i = _onStarting.Count - 1; i >= 0; i--)
+            {
+                await _onStarting[i].Callback(_onStarting[i].State);
+            }
+
+            _started = true;
+        }
+
+        private bool _started;
+
+        public override bool HasStarted => _started;
+    }
+}
