@@ -212,7 +212,7 @@ public sealed class Context : IReadOnlyDictionary<ContextVar, object?>
         if (caller is null)
         {
             // Flow is suppressed: switch our slot alone, and restore it alone on exit.
-            var frame = new Frame(null, Ambient.Current.Value, outer);
+            var frame = new Frame(null, null, Ambient.Current.Value, outer);
             Ambient.Current.Value = scope;
             Ambient.Running = this;
             return frame;
@@ -227,16 +227,18 @@ public sealed class Context : IReadOnlyDictionary<ContextVar, object?>
             Ambient.Current.Value = scope;
             _cachedCaller = caller;
             _cachedScope = scope;
-            _cachedEntered = ExecutionContext.Capture();
+            _cachedEntered = entered = ExecutionContext.Capture()!;
         }
 
         Ambient.Running = this;
-        return new Frame(caller, null, outer);
+        return new Frame(caller, entered, null, outer);
     }
 
     private void Exit(in Frame frame)
     {
-        if (Ambient.Current.Value is { } scope && ReferenceEquals(scope.Owner, this))
+        // Unchanged ExecutionContext: nothing was set, nothing to store.
+        if ((frame.Entered is null || !ReferenceEquals(ExecutionContext.Capture(), frame.Entered)) &&
+            Ambient.Current.Value is { } scope && ReferenceEquals(scope.Owner, this))
         {
             Volatile.Write(ref _scope, scope);
         }
@@ -254,5 +256,5 @@ public sealed class Context : IReadOnlyDictionary<ContextVar, object?>
         Volatile.Write(ref _entered, 0);
     }
 
-    private readonly record struct Frame(ExecutionContext? Caller, Scope? CallerScope, Context? Outer);
+    private readonly record struct Frame(ExecutionContext? Caller, ExecutionContext? Entered, Scope? CallerScope, Context? Outer);
 }

@@ -143,13 +143,26 @@ public sealed class ContextVar<T> : ContextVar
                 return;
             }
 
-            throw new InvalidOperationException($"The token for context variable '{Name}' has already been used once.");
+            throw UsedTokenError();
         }
 
         if (!ReferenceEquals(token.Var, this))
         {
             throw new ArgumentException(
                 $"The token was created by context variable '{token.Var.Name}', not by '{Name}'.", nameof(token));
+        }
+
+        // Fast path: nothing changed since the Set (no AsyncLocal at all), so the ExecutionContext from before it is
+        // exactly the one to go back to, and restoring it costs no allocation.
+        if (token.ExecutionContextAfter is { } after && ReferenceEquals(ExecutionContext.Capture(), after))
+        {
+            if (!Claim(token, fromDispose))
+            {
+                return;
+            }
+
+            ExecutionContext.Restore(token.ExecutionContextBefore!);
+            return;
         }
 
         var current = Ambient.Current.Value;
@@ -159,30 +172,16 @@ public sealed class ContextVar<T> : ContextVar
                 $"The token for context variable '{Name}' was created in a different Context.", nameof(token));
         }
 
-        if (!token.TryMarkUsed())
+        if (!Claim(token, fromDispose))
         {
-            if (fromDispose)
-            {
-                return;
-            }
-
-            throw new InvalidOperationException($"The token for context variable '{Name}' has already been used once.");
+            return;
         }
 
         if (ReferenceEquals(current, token.NewScope))
         {
-            // Nothing changed since Set: the scope before it holds exactly the values Reset must produce. When no
-            // other AsyncLocal changed either, the ExecutionContext from before the Set is the one to go back to,
-            // and restoring it costs no allocation.
-            if (token.ExecutionContextAfter is { } after && ReferenceEquals(ExecutionContext.Capture(), after))
-            {
-                ExecutionContext.Restore(token.ExecutionContextBefore!);
-            }
-            else
-            {
-                Ambient.Current.Value = token.PreviousScope;
-            }
-
+            // Our variables are as the Set left them (another AsyncLocal changed): the scope before it holds
+            // exactly the values Reset must produce.
+            Ambient.Current.Value = token.PreviousScope;
             return;
         }
 
@@ -191,6 +190,13 @@ public sealed class ContextVar<T> : ContextVar
             ? current.SetItem(this, oldValue)
             : current.Remove(this);
     }
+
+    /// <summary>Marks the token used; false (from Dispose) or an exception when it already was.</summary>
+    private bool Claim(ContextToken<T> token, bool fromDispose) =>
+        token.TryMarkUsed() || (fromDispose ? false : throw UsedTokenError());
+
+    private InvalidOperationException UsedTokenError() =>
+        new($"The token for context variable '{Name}' has already been used once.");
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static T Unbox(object? value) =>

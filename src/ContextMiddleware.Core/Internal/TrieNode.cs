@@ -21,7 +21,8 @@ internal abstract class TrieNode(TrieNode.Entry[] entries, bool isCollision)
 
     private protected static Entry[] Replace(Entry[] entries, int index, Entry entry)
     {
-        var copy = (Entry[])entries.Clone();
+        var copy = new Entry[entries.Length];
+        entries.AsSpan().CopyTo(copy);
         copy[index] = entry;
         return copy;
     }
