@@ -199,9 +199,15 @@ public class BadInputTests
         var stream = client.GetStream();
         var bytes = Encoding.Latin1.GetBytes(request);
         await stream.WriteAsync(bytes);
+        var response = new StringBuilder();
         var buffer = new byte[4096];
-        var read = await stream.ReadAsync(buffer);
-        var statusLine = Encoding.ASCII.GetString(buffer, 0, read).Split("\r\n")[0];
-        return statusLine.Split(' ')[1];
+        int read;
+        while (!response.ToString().Contains("\r\n", StringComparison.Ordinal) && (read = await stream.ReadAsync(buffer)) > 0)
+        {
+            response.Append(Encoding.ASCII.GetString(buffer, 0, read));
+        }
+
+        var parts = response.ToString().Split("\r\n")[0].Split(' ');
+        return parts.Length > 1 ? parts[1] : "(connection closed without a response)";
     }
 }

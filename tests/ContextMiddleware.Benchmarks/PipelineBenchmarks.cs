@@ -26,6 +26,10 @@ public class PipelineBenchmarks
     private IServiceProvider _correlationIdServices = null!;
     private IServiceProvider _requestContextServices = null!;
 
+    /// <summary>Whether the request carries an id (X-Request-ID and X-Correlation-ID) or each middleware makes one.</summary>
+    [Params(false, true)]
+    public bool IncomingId { get; set; }
+
     [GlobalSetup]
     public void SetUp()
     {
@@ -39,15 +43,15 @@ public class PipelineBenchmarks
     }
 
     [Benchmark(Baseline = true)]
-    public Task Bare() => InvokeAsync(_bare, _bareServices);
+    public Task Bare() => InvokeAsync(_bare, _bareServices, IncomingId);
 
     [Benchmark]
-    public Task CorrelationIdPackage() => InvokeAsync(_correlationId, _correlationIdServices);
+    public Task CorrelationIdPackage() => InvokeAsync(_correlationId, _correlationIdServices, IncomingId);
 
     [Benchmark]
-    public Task UseRequestContext() => InvokeAsync(_requestContext, _requestContextServices);
+    public Task UseRequestContext() => InvokeAsync(_requestContext, _requestContextServices, IncomingId);
 
-    private static async Task InvokeAsync(RequestDelegate pipeline, IServiceProvider services)
+    private static async Task InvokeAsync(RequestDelegate pipeline, IServiceProvider services, bool incomingId)
     {
         var response = new BenchmarkResponseFeature();
         var context = new DefaultHttpContext();
@@ -55,8 +59,11 @@ public class PipelineBenchmarks
         context.RequestServices = services;
         context.Request.Method = "GET";
         context.Request.Path = "/";
-        context.Request.Headers["X-Request-ID"] = "0af7651916cd43dd8448eb211c80319c";
-        context.Request.Headers["X-Correlation-ID"] = "0af7651916cd43dd8448eb211c80319c";
+        if (incomingId)
+        {
+            context.Request.Headers["X-Request-ID"] = "0af7651916cd43dd8448eb211c80319c";
+            context.Request.Headers["X-Correlation-ID"] = "0af7651916cd43dd8448eb211c80319c";
+        }
 
         var activity = new Activity("Microsoft.AspNetCore.Hosting.HttpRequestIn").Start();
         try

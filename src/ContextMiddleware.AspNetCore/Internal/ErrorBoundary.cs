@@ -22,9 +22,8 @@ internal sealed class ErrorBoundary(RequestDelegate next)
             await next(context);
         }
         catch (Exception exception) when (!context.Response.HasStarted &&
-            context.Features.Get<RequestState>() is { Settings.LogUnhandledExceptions: true })
+            context.Features.Get<IHttpRequestIdentifierFeature>() is RequestState { Settings.LogUnhandledExceptions: true } state)
         {
-            var state = context.Features.Get<RequestState>()!;
             context.Response.Clear();
             context.Response.StatusCode = StatusCodes.Status500InternalServerError;
             if (state.Settings.ResponseHeader is { } header)

@@ -31,8 +31,7 @@ internal sealed class RequestContextMiddleware(
             return;
         }
 
-        context.TraceIdentifier = state.RequestId;
-        context.Features.Set(state);
+        context.Features.Set<IHttpRequestIdentifierFeature>(state); // TraceIdentifier is now the request id
         if (settings.ResponseHeader is not null)
         {
             context.Response.OnStarting(RequestState.EchoRequestId, state);
@@ -44,7 +43,7 @@ internal sealed class RequestContextMiddleware(
             RequestContext.RequestId, state.RequestId,
             RequestContext.ClientRequestId, state.ClientRequestId,
             RequestContext.Trace, activity is null ? null : TraceContext.FromActivity(activity),
-            RequestContext.User, state.User);
+            RequestContext.User, state);
 
         try
         {
@@ -56,7 +55,7 @@ internal sealed class RequestContextMiddleware(
         }
         finally
         {
-            state.User.Freeze();
+            state.Freeze();
             startedActivity?.Stop();
         }
     }
@@ -88,7 +87,8 @@ internal sealed class RequestContextMiddleware(
             var problem = values.Count == 1
                 ? RequestIdValidator.Validate(value, settings.MaxRequestIdLength)
                 : RequestIdProblem.MultipleValues;
-            var trusted = settings.IsTrusted(settings.IncomingRequestIds, context.Connection.RemoteIpAddress);
+            var trusted = settings.IncomingRequestIds == RequestContextTrust.Trust ||
+                settings.IsTrusted(settings.IncomingRequestIds, context.Connection.RemoteIpAddress);
 
             if (problem == RequestIdProblem.None && trusted)
             {
@@ -137,7 +137,7 @@ internal sealed class RequestContextMiddleware(
 
     private static async Task RejectAsync(HttpContext context, RequestState state, string detail)
     {
-        context.TraceIdentifier = state.RequestId;
+        context.Features.Set<IHttpRequestIdentifierFeature>(state);
         if (state.Settings.ResponseHeader is { } header)
         {
             context.Response.Headers[header] = state.RequestId;
@@ -154,7 +154,7 @@ internal sealed class RequestContextMiddleware(
     /// <summary>Starts an Activity when the host did not (it does whenever logging or a listener is on).</summary>
     private Activity? EnsureActivity(HttpContext context)
     {
-        if (context.Features.Get<IHttpActivityFeature>()?.Activity is not null || Activity.Current is not null)
+        if (Activity.Current is not null || context.Features.Get<IHttpActivityFeature>()?.Activity is not null)
         {
             return null;
         }

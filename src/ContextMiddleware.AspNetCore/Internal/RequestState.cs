@@ -1,20 +1,36 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace ContextMiddleware.AspNetCore.Internal;
 
-/// <summary>What the middleware keeps for one request: one allocation that also serves as callback state.</summary>
+/// <summary>
+/// Everything the middleware keeps for one request, in one allocation: the ids, the OnStarting callback state, the
+/// request's <see cref="IHttpRequestIdentifierFeature"/> (so <c>TraceIdentifier</c> is the request id, and the
+/// error boundary can find the request), and the request's <see cref="ICurrentUser"/>.
+/// </summary>
+/// <remarks>
+/// As <see cref="ICurrentUser"/> it is a live view of <see cref="HttpContext.User"/> while the request runs (so that
+/// authentication placed after <c>UseRequestContext()</c> is seen), frozen when the request ends, so that work
+/// outliving the request keeps its user and never touches a recycled HttpContext.
+/// </remarks>
 internal sealed class RequestState(HttpContext context, RequestContextSettings settings)
+    : ICurrentUser, IHttpRequestIdentifierFeature
 {
     public static readonly Func<object, Task> EchoRequestId = static state =>
     {
         var request = (RequestState)state;
 
         // Set, not appended: a re-executed pipeline (exception handler, status code pages) never duplicates it.
-        request.Context.Response.Headers[request.Settings.ResponseHeader!] = request.RequestId;
+        request._response.Headers[request.Settings.ResponseHeader!] = request.RequestId;
         return Task.CompletedTask;
     };
 
-    public HttpContext Context { get; } = context;
+    private readonly HttpResponse _response = context.Response; // for OnStarting only, which runs during the request
+    private HttpContext? _context = context;
+    private ClaimsPrincipal? _frozen;
+    private Identity? _identity;
+    private string? _traceIdentifier;
 
     public RequestContextSettings Settings { get; } = settings;
 
@@ -22,5 +38,103 @@ internal sealed class RequestState(HttpContext context, RequestContextSettings s
 
     public string? ClientRequestId { get; set; }
 
-    public RequestUser User { get; } = new(context, settings);
+    /// <summary>The request's TraceIdentifier: the request id unless someone sets another.</summary>
+    public string TraceIdentifier
+    {
+        get => _traceIdentifier ?? RequestId;
+        set => _traceIdentifier = value;
+    }
+
+    public ClaimsPrincipal Principal
+    {
+        get
+        {
+            if (Volatile.Read(ref _frozen) is { } frozen)
+            {
+                return frozen;
+            }
+
+            if (Volatile.Read(ref _context) is { } context)
+            {
+                var principal = context.User;
+
+                // Freeze() writes _frozen before clearing _context, and the HttpContext is recycled only after
+                // Freeze(): if _context is still set, the principal was read from this request's HttpContext.
+                if (Volatile.Read(ref _context) is not null)
+                {
+                    return principal;
+                }
+            }
+
+            return Volatile.Read(ref _frozen)!;
+        }
+    }
+
+    public bool IsAuthenticated
+    {
+        get
+        {
+            foreach (var identity in Principal.Identities)
+            {
+                if (identity.IsAuthenticated)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    public string? Id => Resolve().Id;
+
+    public string? Name => Resolve().Name;
+
+    public bool IsInRole(string role) => Principal.IsInRole(role);
+
+    public string? FindFirstValue(string claimType) => Principal.FindFirst(claimType)?.Value;
+
+    /// <summary>Called when the request ends: keep the principal, drop the HttpContext.</summary>
+    public void Freeze()
+    {
+        if (Volatile.Read(ref _context) is { } context)
+        {
+            Volatile.Write(ref _frozen, context.User);
+            Volatile.Write(ref _context, null);
+        }
+    }
+
+    public override string ToString() => Id ?? "anonymous";
+
+    private Identity Resolve()
+    {
+        var principal = Principal;
+        var identity = Volatile.Read(ref _identity);
+        if (identity is null || !ReferenceEquals(identity.Principal, principal))
+        {
+            var authenticated = IsAuthenticated;
+            identity = new Identity(
+                principal,
+                authenticated ? FindFirst(principal, Settings.UserIdClaimTypes) : null,
+                authenticated ? FindFirst(principal, Settings.UserNameClaimTypes) : null);
+            Volatile.Write(ref _identity, identity);
+        }
+
+        return identity;
+    }
+
+    private static string? FindFirst(ClaimsPrincipal principal, string[] claimTypes)
+    {
+        foreach (var claimType in claimTypes)
+        {
+            if (principal.FindFirst(claimType)?.Value is { Length: > 0 } value)
+            {
+                return value;
+            }
+        }
+
+        return null;
+    }
+
+    private sealed record Identity(ClaimsPrincipal Principal, string? Id, string? Name);
 }

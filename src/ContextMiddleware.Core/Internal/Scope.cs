@@ -89,6 +89,11 @@ internal sealed class Scope : TrieNode.Bitmap
     /// <summary>Returns a scope in which each key of <paramref name="items"/> maps to its value.</summary>
     public Scope SetItems(ReadOnlySpan<TrieNode.Entry> items)
     {
+        if (Count == 0 && TryBuildFlat(items, out var flatBits, out var flatEntries))
+        {
+            return new Scope(flatBits, flatEntries, items.Length, Owner);
+        }
+
         var (bits, entries, count) = (Bits, Entries, Count);
         foreach (var item in items)
         {
@@ -100,6 +105,35 @@ internal sealed class Scope : TrieNode.Bitmap
         }
 
         return new Scope(bits, entries, count, Owner);
+    }
+
+    /// <summary>
+    /// Builds a one-level trie directly when the keys fall in distinct root slots (the common case for a few keys),
+    /// instead of copying the slot array once per key.
+    /// </summary>
+    private static bool TryBuildFlat(ReadOnlySpan<TrieNode.Entry> items, out uint bits, out TrieNode.Entry[] entries)
+    {
+        bits = 0;
+        entries = [];
+        foreach (var item in items)
+        {
+            var bit = 1u << (int)(item.Key!.Hash & TrieNode.LevelMask);
+            if ((bits & bit) != 0)
+            {
+                return false;
+            }
+
+            bits |= bit;
+        }
+
+        entries = new TrieNode.Entry[items.Length];
+        foreach (var item in items)
+        {
+            var bit = 1u << (int)(item.Key!.Hash & TrieNode.LevelMask);
+            entries[BitOperations.PopCount(bits & (bit - 1))] = item;
+        }
+
+        return true;
     }
 
     /// <summary>Returns a scope without <paramref name="key"/> (this scope when the key is absent).</summary>
