@@ -48,7 +48,10 @@ public sealed class RequestContextOptions
     /// <summary>
     /// Gets or sets the generator of fresh request ids. Its ids must pass the same validation as incoming ones.
     /// </summary>
-    /// <value>Default: <see langword="null"/>, meaning 128 random bits as 32 lower-case hex characters.</value>
+    /// <value>
+    /// Default: <see langword="null"/>, meaning 128 random bits as 32 lower-case hex characters: the request's trace id
+    /// when the request starts a new trace (one id to search for, made for free), fresh random bits otherwise.
+    /// </value>
     public Func<string>? RequestIdGenerator { get; set; }
 
     /// <summary>Gets or sets the claim types the user id is read from, in order of preference.</summary>

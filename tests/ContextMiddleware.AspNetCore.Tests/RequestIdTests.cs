@@ -53,6 +53,22 @@ public partial class RequestIdTests
     }
 
     [Fact]
+    public async Task Request_StartingANewTrace_TakesItsTraceIdAsRequestId_ButNotWhenJoiningOne()
+    {
+        await using var app = await StartEchoAppAsync();
+
+        var root = await app.Client.GetFromJsonAsync<Echo>("/echo");
+        var request = new HttpRequestMessage(HttpMethod.Get, "/echo");
+        request.Headers.Add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+        var joined = await (await app.Client.SendAsync(request)).Content.ReadFromJsonAsync<Echo>();
+
+        Assert.Equal(root!.TraceId, root.Ambient);
+        Assert.Equal("0af7651916cd43dd8448eb211c80319c", joined!.TraceId);
+        Assert.Matches(GeneratedId(), joined.Ambient);
+        Assert.NotEqual(joined.TraceId, joined.Ambient);
+    }
+
+    [Fact]
     public async Task Request_ValidIncomingId_IsUsedAndEchoed()
     {
         await using var app = await StartEchoAppAsync();

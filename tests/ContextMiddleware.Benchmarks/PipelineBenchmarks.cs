@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Reports;
+using Perfolizer.Metrology;
 using CorrelationId;
 using CorrelationId.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
@@ -17,6 +20,7 @@ namespace ContextMiddleware.Benchmarks;
 /// the response's OnStarting callbacks fired.
 /// </summary>
 [MemoryDiagnoser]
+[Config(typeof(BytesConfig))]
 public class PipelineBenchmarks
 {
     private RequestDelegate _bare = null!;
@@ -120,5 +124,11 @@ public class PipelineBenchmarks
         private bool _started;
 
         public override bool HasStarted => _started;
+    }
+
+    /// <summary>Allocations in bytes, not rounded to KB: the differences are tens of bytes.</summary>
+    private sealed class BytesConfig : ManualConfig
+    {
+        public BytesConfig() => SummaryStyle = SummaryStyle.Default.WithSizeUnit(SizeUnit.B);
     }
 }

@@ -24,10 +24,13 @@ internal sealed class RequestContextMiddleware(
 
     public async Task InvokeAsync(HttpContext context)
     {
+        var startedActivity = EnsureActivity(context);
+        var activity = startedActivity ?? Activity.Current;
         var state = new RequestState(context, settings);
-        if (!ResolveRequestId(context, state, out var rejection))
+        if (!ResolveRequestId(context, state, activity, out var rejection))
         {
             await RejectAsync(context, state, rejection);
+            startedActivity?.Stop();
             return;
         }
 
@@ -37,13 +40,23 @@ internal sealed class RequestContextMiddleware(
             context.Response.OnStarting(RequestState.EchoRequestId, state);
         }
 
-        var startedActivity = EnsureActivity(context);
-        var activity = startedActivity ?? Activity.Current;
-        ContextVar.SetMany(
-            RequestContext.RequestId, state.RequestId,
-            RequestContext.ClientRequestId, state.ClientRequestId,
-            RequestContext.Trace, activity is null ? null : TraceContext.FromActivity(activity),
-            RequestContext.User, state);
+        var trace = activity is null ? null : TraceContext.FromActivity(activity);
+        if (state.ClientRequestId is null && !RequestContext.ClientRequestId.TryGet(out _))
+        {
+            // The common case: no client id to keep, and none inherited to clear. One variable fewer to write.
+            ContextVar.SetMany(
+                RequestContext.RequestId, state.RequestId,
+                RequestContext.Trace, trace,
+                RequestContext.User, (ICurrentUser)state);
+        }
+        else
+        {
+            ContextVar.SetMany(
+                RequestContext.RequestId, state.RequestId,
+                RequestContext.ClientRequestId, state.ClientRequestId,
+                RequestContext.Trace, trace,
+                RequestContext.User, (ICurrentUser)state);
+        }
 
         try
         {
@@ -71,7 +84,7 @@ internal sealed class RequestContextMiddleware(
     }
 
     /// <summary>Decides the request id; false when the request must be rejected.</summary>
-    private bool ResolveRequestId(HttpContext context, RequestState state, out string rejection)
+    private bool ResolveRequestId(HttpContext context, RequestState state, Activity? activity, out string rejection)
     {
         rejection = string.Empty;
         var headers = context.Request.Headers;
@@ -96,7 +109,7 @@ internal sealed class RequestContextMiddleware(
                 return true;
             }
 
-            state.RequestId = Generate();
+            state.RequestId = Generate(activity);
             if (values.Count == 1 && (problem == RequestIdProblem.None || RequestIdValidator.IsSafeToKeep(value, settings.MaxRequestIdLength)))
             {
                 state.ClientRequestId = value;
@@ -120,12 +133,21 @@ internal sealed class RequestContextMiddleware(
             return true;
         }
 
-        state.RequestId = Generate();
+        state.RequestId = Generate(activity);
         return true;
     }
 
-    private string Generate()
+    /// <summary>
+    /// A fresh id. Without a custom generator, a request that starts a new trace takes its trace id as request id:
+    /// it is 128 fresh random bits in the same format, costs nothing to make, and leaves one id to search for.
+    /// </summary>
+    private string Generate(Activity? activity)
     {
+        if (!settings.HasCustomGenerator && activity is { IdFormat: ActivityIdFormat.W3C, ParentId: null })
+        {
+            return activity.TraceId.ToHexString();
+        }
+
         var id = settings.GenerateRequestId(out var generatorProblem);
         if (generatorProblem != RequestIdProblem.None)
         {

@@ -42,6 +42,8 @@ internal sealed class RequestContextSettings
 
     public string[] RequestIdHeaders { get; }
 
+    public bool HasCustomGenerator => _customGenerator is not null;
+
     public string? ResponseHeader { get; }
 
     public int MaxRequestIdLength { get; }

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Features.Authentication;
 
 namespace ContextMiddleware.AspNetCore.Internal;
 
@@ -56,7 +57,7 @@ internal sealed class RequestState(HttpContext context, RequestContextSettings s
 
             if (Volatile.Read(ref _context) is { } context)
             {
-                var principal = context.User;
+                var principal = UserOf(context);
 
                 // Freeze() writes _frozen before clearing _context, and the HttpContext is recycled only after
                 // Freeze(): if _context is still set, the principal was read from this request's HttpContext.
@@ -99,10 +100,17 @@ internal sealed class RequestState(HttpContext context, RequestContextSettings s
     {
         if (Volatile.Read(ref _context) is { } context)
         {
-            Volatile.Write(ref _frozen, context.User);
+            Volatile.Write(ref _frozen, UserOf(context));
             Volatile.Write(ref _context, null);
         }
     }
+
+    /// <summary>
+    /// <see cref="HttpContext.User"/> without its side effect: for a request nobody authenticated, the getter
+    /// creates an empty principal and an authentication feature; the shared anonymous principal does as well.
+    /// </summary>
+    private static ClaimsPrincipal UserOf(HttpContext context) =>
+        context.Features.Get<IHttpAuthenticationFeature>()?.User ?? AnonymousUser.Instance.Principal;
 
     public override string ToString() => Id ?? "anonymous";
 
