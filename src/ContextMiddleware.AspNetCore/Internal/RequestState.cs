@@ -13,7 +13,7 @@ namespace ContextMiddleware.AspNetCore.Internal;
 /// <remarks>
 /// As <see cref="ICurrentUser"/> it is a live view of <see cref="HttpContext.User"/> while the request runs (so that
 /// authentication placed after <c>UseRequestContext()</c> is seen), frozen when the request ends, so that work
-/// outliving the request keeps its user and never touches a recycled HttpContext.
+/// outliving the request keeps its user and never reads a recycled HttpContext.
 /// </remarks>
 internal sealed class RequestState(HttpContext context, RequestContextSettings settings)
     : ICurrentUser, IHttpRequestIdentifierFeature
@@ -23,12 +23,12 @@ internal sealed class RequestState(HttpContext context, RequestContextSettings s
         var request = (RequestState)state;
 
         // Set, not appended: a re-executed pipeline (exception handler, status code pages) never duplicates it.
-        request._response.Headers[request.Settings.ResponseHeader!] = request.RequestId;
+        request._context.Response.Headers[request.Settings.ResponseHeader!] = request.RequestId;
         return Task.CompletedTask;
     };
 
-    private readonly HttpResponse _response = context.Response; // for OnStarting only, which runs during the request
-    private HttpContext? _context = context;
+    // Read for the user only until _frozen is set (see Principal); OnStarting uses it during the request.
+    private readonly HttpContext _context = context;
     private ClaimsPrincipal? _frozen;
     private Identity? _identity;
     private string? _traceIdentifier;
@@ -55,19 +55,20 @@ internal sealed class RequestState(HttpContext context, RequestContextSettings s
                 return frozen;
             }
 
-            if (Volatile.Read(ref _context) is { } context)
+            ClaimsPrincipal principal;
+            try
             {
-                var principal = UserOf(context);
-
-                // Freeze() writes _frozen before clearing _context, and the HttpContext is recycled only after
-                // Freeze(): if _context is still set, the principal was read from this request's HttpContext.
-                if (Volatile.Read(ref _context) is not null)
-                {
-                    return principal;
-                }
+                principal = UserOf(_context);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The request ended (and its HttpContext was recycled) between the two reads: Freeze() ran first.
+                return Volatile.Read(ref _frozen)!;
             }
 
-            return Volatile.Read(ref _frozen)!;
+            // The HttpContext is recycled only after Freeze() has set _frozen: if _frozen is still unset after the
+            // read, the principal was read from this request's HttpContext.
+            return Volatile.Read(ref _frozen) ?? principal;
         }
     }
 
@@ -98,10 +99,9 @@ internal sealed class RequestState(HttpContext context, RequestContextSettings s
     /// <summary>Called when the request ends: keep the principal, drop the HttpContext.</summary>
     public void Freeze()
     {
-        if (Volatile.Read(ref _context) is { } context)
+        if (Volatile.Read(ref _frozen) is null)
         {
-            Volatile.Write(ref _frozen, UserOf(context));
-            Volatile.Write(ref _context, null);
+            Volatile.Write(ref _frozen, UserOf(_context));
         }
     }
 

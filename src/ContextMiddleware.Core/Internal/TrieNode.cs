@@ -3,16 +3,13 @@ using System.Numerics;
 namespace ContextMiddleware.Internal;
 
 /// <summary>A node of the persistent hash array mapped trie behind <see cref="Scope"/>.</summary>
-internal abstract class TrieNode(TrieNode.Entry[] entries, bool isCollision)
+internal abstract class TrieNode(TrieNode.Entry[] entries)
 {
     public const int BitsPerLevel = 5;
     public const int LevelMask = (1 << BitsPerLevel) - 1;
 
     /// <summary>The node's slots, never mutated after construction.</summary>
     public readonly Entry[] Entries = entries;
-
-    /// <summary>True for <see cref="Collision"/>: cheaper on the lookup path than a type test.</summary>
-    public readonly bool IsCollision = isCollision;
 
     public abstract TrieNode Set(int shift, uint hash, ContextVar key, object? value, out bool added);
 
@@ -52,7 +49,7 @@ internal abstract class TrieNode(TrieNode.Entry[] entries, bool isCollision)
     }
 
     /// <summary>An inner node: a 32-bit bitmap says which of the 32 slots of this level are present.</summary>
-    internal class Bitmap(uint bits, Entry[] entries) : TrieNode(entries, isCollision: false)
+    internal class Bitmap(uint bits, Entry[] entries) : TrieNode(entries)
     {
         public readonly uint Bits = bits;
 
@@ -169,7 +166,7 @@ internal abstract class TrieNode(TrieNode.Entry[] entries, bool isCollision)
     }
 
     /// <summary>Keys whose 32-bit hashes are all equal: a short list searched linearly.</summary>
-    internal sealed class Collision(uint hash, Entry[] entries) : TrieNode(entries, isCollision: true)
+    internal sealed class Collision(uint hash, Entry[] entries) : TrieNode(entries)
     {
         public readonly uint Hash = hash;
 
