@@ -1,8 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
 using ContextMiddleware.AspNetCore.Tests.Support;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
 namespace ContextMiddleware.AspNetCore.Tests;

@@ -1,9 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using ContextMiddleware.AspNetCore.Tests.Support;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace ContextMiddleware.AspNetCore.Tests;

@@ -97,23 +97,18 @@ internal sealed class RequestContextMiddleware(
             }
 
             var value = values.Count == 1 ? values[0] ?? string.Empty : string.Empty;
-            var problem = values.Count == 1
-                ? RequestIdValidator.Validate(value, settings.MaxRequestIdLength)
-                : RequestIdProblem.MultipleValues;
             var trusted = settings.IncomingRequestIds == RequestContextTrust.Trust ||
                 settings.IsTrusted(settings.IncomingRequestIds, context.Connection.RemoteIpAddress);
-
-            if (problem == RequestIdProblem.None && trusted)
+            var (problem, accepted, clientRequestId) =
+                RequestIdValidator.Decide(value, values.Count, trusted, settings.MaxRequestIdLength);
+            if (accepted)
             {
                 state.RequestId = value;
                 return true;
             }
 
             state.RequestId = Generate(activity);
-            if (values.Count == 1 && (problem == RequestIdProblem.None || RequestIdValidator.IsSafeToKeep(value, settings.MaxRequestIdLength)))
-            {
-                state.ClientRequestId = value;
-            }
+            state.ClientRequestId = clientRequestId;
 
             if (!trusted)
             {

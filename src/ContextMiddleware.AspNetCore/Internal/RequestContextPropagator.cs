@@ -44,24 +44,13 @@ internal sealed class RequestContextPropagator(RequestContextSettings settings, 
         string? clientRequestId = null;
         if (carrier.TryGetValue(settings.OutgoingRequestIdHeader, out var incoming) && incoming is not null)
         {
-            var problem = RequestIdValidator.Validate(incoming, settings.MaxRequestIdLength);
-            if (problem == RequestIdProblem.None && trusted)
+            var (problem, accepted, kept) = RequestIdValidator.Decide(incoming, 1, trusted, settings.MaxRequestIdLength);
+            requestId = accepted ? incoming : settings.GenerateRequestId(out _);
+            clientRequestId = kept;
+            if (problem != RequestIdProblem.None)
             {
-                requestId = incoming;
-            }
-            else
-            {
-                requestId = settings.GenerateRequestId(out _);
-                if (problem == RequestIdProblem.None || RequestIdValidator.IsSafeToKeep(incoming, settings.MaxRequestIdLength))
-                {
-                    clientRequestId = incoming;
-                }
-
-                if (problem != RequestIdProblem.None)
-                {
-                    Log.InvalidRequestId(logger, settings.OutgoingRequestIdHeader, requestId,
-                        RequestIdValidator.Describe(problem, settings.MaxRequestIdLength));
-                }
+                Log.InvalidRequestId(logger, settings.OutgoingRequestIdHeader, requestId,
+                    RequestIdValidator.Describe(problem, settings.MaxRequestIdLength));
             }
         }
         else

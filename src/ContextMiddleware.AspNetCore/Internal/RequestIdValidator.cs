@@ -43,6 +43,32 @@ internal static class RequestIdValidator
     public static bool IsSafeToKeep(ReadOnlySpan<char> value, int maxLength) =>
         !value.IsEmpty && value.Length <= maxLength && !value.ContainsAnyExcept(s_safe);
 
+    /// <summary>
+    /// The one decision about an incoming id, for HTTP headers and message headers alike: its problem, whether it is
+    /// used as the request id, and what to keep as the client's id when it is not.
+    /// </summary>
+    /// <param name="value">The value; ignored when it came more than once.</param>
+    /// <param name="valueCount">How many times the header came.</param>
+    /// <param name="trusted">Whether the source is trusted.</param>
+    /// <param name="maxLength">The longest accepted id.</param>
+    public static (RequestIdProblem Problem, bool Accepted, string? ClientRequestId) Decide(
+        string value, int valueCount, bool trusted, int maxLength)
+    {
+        if (valueCount != 1)
+        {
+            return (RequestIdProblem.MultipleValues, false, null);
+        }
+
+        var problem = Validate(value, maxLength);
+        if (problem == RequestIdProblem.None && trusted)
+        {
+            return (problem, true, null);
+        }
+
+        var keep = problem == RequestIdProblem.None || IsSafeToKeep(value, maxLength);
+        return (problem, false, keep ? value : null);
+    }
+
     public static string Describe(RequestIdProblem problem, int maxLength) => problem switch
     {
         RequestIdProblem.Empty => "the value is empty",
