@@ -56,6 +56,37 @@ public class IsolationTests
     }
 
     [Fact]
+    public async Task ThousandsOfInterleavedRequestsThroughWebApplicationFactory_NeverSeeAnotherRequestsValues()
+    {
+        await using var factory = new TestAppFactory(
+            app =>
+            {
+                app.UseRequestContext();
+                app.UseAuthentication();
+                app.UseRouting();
+                app.UseEndpoints(endpoints => endpoints.MapGet("/view", async () =>
+                {
+                    var seen = new List<string?> { RequestContext.RequestId.Get() };
+                    await Task.Yield();
+                    seen.Add(await Task.Run(() => RequestContext.RequestId.Get()));
+                    seen.Add(await Nested());
+                    return View.Current("view", seen: seen, traces: [RequestContext.Trace.Get()?.TraceId]);
+                }));
+            },
+            services => services.AddAuthentication(Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerDefaults.AuthenticationScheme)
+                .AddJwtBearer(options => options.TokenValidationParameters = Jwt.ValidationParameters));
+        var client = factory.CreateClient();
+
+        var views = await Task.WhenAll(Enumerable.Range(0, 2000).Select(async i =>
+            (i, view: await Get(client, $"waf-{i}", token: i % 4 == 0 ? Jwt.CreateToken($"user-{i}", "n") : null))));
+
+        foreach (var (i, view) in views)
+        {
+            AssertOwn(view, $"waf-{i}", i % 4 == 0 ? $"user-{i}" : null);
+        }
+    }
+
+    [Fact]
     public async Task WorkOutlivingTheRequest_KeepsItsRequestsValues()
     {
         var results = new System.Collections.Concurrent.ConcurrentDictionary<string, Task<View>>();

@@ -15,17 +15,16 @@ public static class Jwt
     public const string Audience = "contextmiddleware-tests";
     private static readonly SymmetricSecurityKey Key = new(Encoding.UTF8.GetBytes("a-test-signing-key-of-at-least-256-bits-for-hs256!"));
 
+    public static TokenValidationParameters ValidationParameters => new()
+    {
+        ValidIssuer = Issuer,
+        ValidAudience = Audience,
+        IssuerSigningKey = Key,
+    };
+
     public static void AddJwtBearer(WebApplicationBuilder builder) =>
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
-            .AddJwtBearer(options =>
-            {
-                options.TokenValidationParameters = new TokenValidationParameters
-                {
-                    ValidIssuer = Issuer,
-                    ValidAudience = Audience,
-                    IssuerSigningKey = Key,
-                };
-            });
+            .AddJwtBearer(options => options.TokenValidationParameters = ValidationParameters);
 
     public static string CreateToken(string subject, string name, params string[] roles)
     {
