@@ -1,0 +1,111 @@
+using ContextMiddleware.AspNetCore.Internal;
+
+namespace ContextMiddleware.AspNetCore.Tests;
+
+/// <summary>The W3C Trace Context parser (groundwork for the trace-context issue): the recommendation's own examples first.</summary>
+public class TraceHeaderParsingTests
+{
+    [Fact]
+    public void TraceParent_ExampleFromTheRecommendation_Parses()
+    {
+        Assert.True(TraceParent.TryParse("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", out var parent));
+
+        Assert.Equal("0af7651916cd43dd8448eb211c80319c", parent.TraceId.ToHexString());
+        Assert.Equal("b7ad6b7169203331", parent.ParentSpanId.ToHexString());
+        Assert.True(parent.Sampled);
+        Assert.Equal("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", parent.ToString());
+    }
+
+    [Theory]
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", true)] // not sampled
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03", true)] // sampled + random (Level 2)
+    [InlineData("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", true)] // future version, exact length
+    [InlineData("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-will-be-like", true)]
+    [InlineData("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01.what", false)] // future: 56th char not '-'
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-", false)] // version 00: trailing field
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 ", false)]
+    [InlineData("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", false)] // version ff
+    [InlineData("00-00000000000000000000000000000000-00f067aa0ba902b7-01", false)] // all-zero trace id
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", false)] // all-zero parent id
+    [InlineData("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", false)] // upper-case hex
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00F067AA0BA902B7-01", false)]
+    [InlineData("0A-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", false)]
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01", false)] // short trace id
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b-01", false)] // short parent id
+    [InlineData("00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", false)] // wrong delimiter
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g", false)] // non-hex flags
+    [InlineData("", false)]
+    public void TraceParent_Rules(string value, bool valid)
+    {
+        Assert.Equal(valid, TraceParent.TryParse(value, out _));
+    }
+
+    [Fact]
+    public void TraceParent_FutureVersion_IsReEmittedAsVersion00()
+    {
+        Assert.True(TraceParent.TryParse("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03-extra", out var parent));
+
+        Assert.Equal("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03", parent.ToString());
+    }
+
+    [Fact]
+    public void TraceParent_RoundTrip_OfRandomValidHeaders()
+    {
+        var random = new Random(567);
+        for (var i = 0; i < 2_000; i++)
+        {
+            var traceId = ActivityTraceIdHex(random, 32);
+            var spanId = ActivityTraceIdHex(random, 16);
+            var header = $"00-{traceId}-{spanId}-{random.Next(256):x2}";
+            if (traceId.All(c => c == '0') || spanId.All(c => c == '0'))
+            {
+                continue;
+            }
+
+            Assert.True(TraceParent.TryParse(header, out var parent), header);
+            Assert.Equal(header, parent.ToString());
+        }
+    }
+
+    [Theory]
+    [InlineData("congo=t61rcWkgMzE", true)]
+    [InlineData("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE", true)] // the recommendation's example
+    [InlineData("rojo=00f067aa0ba902b7 ,\tcongo=t61rcWkgMzE\t", true)] // spaces and tabs trimmed
+    [InlineData("rojo=1,,congo=2,", true)] // empty members allowed
+    [InlineData("fw529a3039@dt=1", true)] // multi-tenant key
+    [InlineData("1key=value", true)] // leading digit (Level 2)
+    [InlineData("Key=value", false)] // upper-case key
+    [InlineData("key=", false)] // empty value
+    [InlineData("key=value ", true)] // trailing space is OWS and trimmed
+    [InlineData("key=va=lue", false)] // '=' in the value
+    [InlineData("=value", false)]
+    [InlineData("key", false)]
+    [InlineData("key=\u00e9", false)] // non-ASCII value
+    [InlineData("key=a\u0001b", false)] // control character
+    public void TraceState_Rules(string value, bool valid)
+    {
+        Assert.Equal(valid, TraceState.IsValid(value));
+    }
+
+    [Fact]
+    public void TraceState_LimitCases()
+    {
+        var key256 = "k" + new string('a', 255);
+        var value256 = new string('v', 256);
+        Assert.True(TraceState.IsValid($"{key256}={value256}"));
+        Assert.False(TraceState.IsValid($"{key256}a=v"));
+        Assert.False(TraceState.IsValid($"k={value256}v"));
+
+        var thirtyTwo = string.Join(',', Enumerable.Range(0, 32).Select(i => $"k{i}=v{i}"));
+        Assert.True(TraceState.IsValid(thirtyTwo));
+        Assert.False(TraceState.IsValid(thirtyTwo + ",k32=v32"));
+
+        var long512 = string.Join(',', Enumerable.Range(0, 8).Select(i => $"k{i}=" + new string('x', 70)));
+        Assert.True(long512.Length >= 512);
+        Assert.True(TraceState.IsValid(long512));
+        Assert.Equal("a=1,b=2", TraceState.Combine(["a=1", "b=2"]));
+    }
+
+    private static string ActivityTraceIdHex(Random random, int length) =>
+        string.Concat(Enumerable.Range(0, length).Select(_ => "0123456789abcdef"[random.Next(16)]));
+}
