@@ -22,11 +22,7 @@ internal sealed class PropagationHandler(RequestContextSettings settings) : Dele
             // applies the same allow-list). Without one, nothing would: write the request's trace context ourselves.
             if (Activity.Current is null && RequestContext.Trace.Get() is { } trace && !headers.Contains(TraceHeaders.TraceParent))
             {
-                headers.TryAddWithoutValidation(TraceHeaders.TraceParent, trace.ToString());
-                if (!string.IsNullOrEmpty(trace.TraceState))
-                {
-                    headers.TryAddWithoutValidation(TraceHeaders.TraceState, trace.TraceState);
-                }
+                TraceHeaders.Write(trace, headers, static (carrier, name, value) => carrier.TryAddWithoutValidation(name, value));
             }
         }
 

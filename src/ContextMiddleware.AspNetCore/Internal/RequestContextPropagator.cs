@@ -17,21 +17,10 @@ internal sealed class RequestContextPropagator(RequestContextSettings settings, 
 
         // A message is a new hop: name the current span as its parent.
         var activity = Activity.Current;
-        if (activity is not null && activity.IdFormat == ActivityIdFormat.W3C)
+        var trace = activity is { IdFormat: ActivityIdFormat.W3C } ? TraceContext.FromActivity(activity) : RequestContext.Trace.Get();
+        if (trace is not null)
         {
-            carrier[TraceHeaders.TraceParent] = TraceContext.FromActivity(activity).ToString();
-            if (!string.IsNullOrEmpty(activity.TraceStateString))
-            {
-                carrier[TraceHeaders.TraceState] = activity.TraceStateString;
-            }
-        }
-        else if (RequestContext.Trace.Get() is { } trace)
-        {
-            carrier[TraceHeaders.TraceParent] = trace.ToString();
-            if (!string.IsNullOrEmpty(trace.TraceState))
-            {
-                carrier[TraceHeaders.TraceState] = trace.TraceState;
-            }
+            TraceHeaders.Write(trace, carrier, static (headers, name, value) => headers[name] = value);
         }
     }
 
