@@ -8,8 +8,10 @@ public static class RequestContextHttpClientBuilderExtensions
     /// <summary>
     /// Sends the current request id (header <c>RequestContextOptions.OutgoingRequestIdHeader</c>) and the W3C trace
     /// headers on every request of this client, to the hosts <c>RequestContextOptions.PropagationAllowedHosts</c>
-    /// allows (every host by default). Headers already on a request are left as they are, and the runtime's own
-    /// trace propagation to disallowed hosts is switched off for this client.
+    /// allows (every host by default). Headers already on a request are left as they are. The trace headers are
+    /// written by ContextMiddleware's W3C Trace Context propagator in place of the runtime's: a new parent-id for
+    /// every call, the incoming flags (sampled and the Level 2 random flag) and the tracestate intact, and nothing to
+    /// disallowed hosts.
     /// </summary>
     /// <param name="builder">The HttpClient builder.</param>
     /// <returns>The HttpClient builder.</returns>
@@ -22,7 +24,7 @@ public static class RequestContextHttpClientBuilderExtensions
         {
             if (handler is SocketsHttpHandler sockets)
             {
-                sockets.ActivityHeadersPropagator = new AllowListPropagator(provider.GetRequiredService<RequestContextSettings>());
+                sockets.ActivityHeadersPropagator = provider.GetRequiredService<TraceContextPropagator>();
             }
         });
         return builder;

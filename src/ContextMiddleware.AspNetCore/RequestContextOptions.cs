@@ -32,6 +32,14 @@ public sealed class RequestContextOptions
     public RequestContextTrust IncomingRequestIds { get; set; } = RequestContextTrust.Trust;
 
     /// <summary>
+    /// Gets or sets whether incoming W3C trace headers (<c>traceparent</c>, <c>tracestate</c>, <c>baggage</c>) are
+    /// believed. An untrusted caller's trace headers are removed from the request and the request starts a new trace,
+    /// so that it can neither choose the trace id nor switch sampling off.
+    /// </summary>
+    /// <value>Default: <see langword="null"/>, meaning the same as <see cref="IncomingRequestIds"/>.</value>
+    public RequestContextTrust? IncomingTraceContext { get; set; }
+
+    /// <summary>
     /// Gets or sets the networks whose connections are trusted under <see cref="RequestContextTrust.TrustedNetworks"/>:
     /// CIDR blocks such as <c>10.0.0.0/8</c> or single addresses such as <c>192.0.2.7</c>.
     /// </summary>
@@ -78,6 +86,13 @@ public sealed class RequestContextOptions
     /// </summary>
     /// <value>Default: <see langword="true"/>.</value>
     public bool LogUnhandledExceptions { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets a value indicating whether responses carry a <c>traceresponse</c> header (W3C Trace Context
+    /// Level 2) naming the request's trace and span, so that a caller can find the server's side of its call.
+    /// </summary>
+    /// <value>Default: <see langword="false"/>.</value>
+    public bool TraceResponse { get; set; }
 
     /// <summary>Gets or sets the header outgoing HttpClient calls and messages carry the request id in.</summary>
     /// <value>Default: <c>X-Request-ID</c>.</value>

@@ -39,6 +39,11 @@ internal sealed class RequestContextOptionsValidator : IValidateOptions<RequestC
             failures.Add($"{prefix}:IncomingRequestIds must be Trust, Ignore or TrustedNetworks.");
         }
 
+        if (options.IncomingTraceContext is { } traceTrust && !Enum.IsDefined(traceTrust))
+        {
+            failures.Add($"{prefix}:IncomingTraceContext must be Trust, Ignore or TrustedNetworks (or unset to follow IncomingRequestIds).");
+        }
+
         foreach (var network in options.TrustedNetworks)
         {
             if (!RequestContextSettings.TryParseNetwork(network, out _))
@@ -47,9 +52,12 @@ internal sealed class RequestContextOptionsValidator : IValidateOptions<RequestC
             }
         }
 
-        if (options.IncomingRequestIds == RequestContextTrust.TrustedNetworks && options.TrustedNetworks.Count == 0)
+        var needsNetworks = options.IncomingRequestIds == RequestContextTrust.TrustedNetworks ? "IncomingRequestIds"
+            : options.IncomingTraceContext == RequestContextTrust.TrustedNetworks ? "IncomingTraceContext"
+            : null;
+        if (needsNetworks is not null && options.TrustedNetworks.Count == 0)
         {
-            failures.Add($"{prefix}:IncomingRequestIds is TrustedNetworks, but {prefix}:TrustedNetworks is empty: list the networks of your proxies or callers.");
+            failures.Add($"{prefix}:{needsNetworks} is TrustedNetworks, but {prefix}:TrustedNetworks is empty: list the networks of your proxies or callers.");
         }
 
         foreach (var claimType in options.UserIdClaimTypes.Concat(options.UserNameClaimTypes))

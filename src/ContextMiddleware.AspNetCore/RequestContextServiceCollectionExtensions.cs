@@ -15,8 +15,10 @@ public static class RequestContextServiceCollectionExtensions
     /// <summary>
     /// Adds the services of <c>UseRequestContext()</c>: options bound from the <c>"RequestContext"</c> configuration
     /// section and then <paramref name="configure"/>, validated at startup; <see cref="ICurrentUser"/>,
-    /// <see cref="IRequestContext"/> and <see cref="IRequestContextPropagator"/>. Calling it again only adds
-    /// <paramref name="configure"/>.
+    /// <see cref="IRequestContext"/> and <see cref="IRequestContextPropagator"/>; and a W3C Trace Context compliant
+    /// <see cref="System.Diagnostics.DistributedContextPropagator"/> in place of the runtime's, through which ASP.NET
+    /// Core's hosting reads each request's trace headers (with the <c>IncomingTraceContext</c> trust policy).
+    /// Calling it again only adds <paramref name="configure"/>.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures the options after configuration binding.</param>
@@ -43,6 +45,17 @@ public static class RequestContextServiceCollectionExtensions
             services.TryAddSingleton<ICurrentUser>(static provider => provider.GetRequiredService<AmbientCurrentUser>());
             services.TryAddSingleton<IRequestContext, AmbientRequestContext>();
             services.TryAddSingleton<IRequestContextPropagator, RequestContextPropagator>();
+
+            // Hosting extracts each request's trace context through the DistributedContextPropagator service; ours
+            // applies the W3C rules and the trust policy. Under TrustedNetworks it finds the caller's address through
+            // IHttpContextAccessor, because hosting extracts before any middleware runs.
+            services.AddHttpContextAccessor();
+            services.TryAddSingleton(static provider => new TraceContextPropagator(
+                provider.GetRequiredService<RequestContextSettings>(),
+                provider.GetRequiredService<ILogger<TraceContextPropagator>>(),
+                provider.GetService<Microsoft.AspNetCore.Http.IHttpContextAccessor>()));
+            services.Replace(ServiceDescriptor.Singleton<System.Diagnostics.DistributedContextPropagator>(
+                static provider => provider.GetRequiredService<TraceContextPropagator>()));
             services.AddOptions<Microsoft.AspNetCore.Http.ProblemDetailsOptions>()
                 .PostConfigure<RequestContextSettings>(static (options, settings) =>
                 {

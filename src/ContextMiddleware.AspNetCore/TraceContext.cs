@@ -11,6 +11,12 @@ namespace ContextMiddleware.AspNetCore;
 [DebuggerDisplay("{TraceId,nq}-{SpanId,nq}")]
 public sealed class TraceContext(string traceId, string spanId, string? parentSpanId, bool sampled, string? traceState)
 {
+    internal TraceContext(string traceId, string spanId, string? parentSpanId, byte flags, string? traceState)
+        : this(traceId, spanId, parentSpanId, (flags & 0x01) != 0, traceState)
+    {
+        Flags = flags;
+    }
+
     /// <summary>Gets the trace id: 32 lower-case hex characters.</summary>
     public string TraceId { get; } = traceId;
 
@@ -26,9 +32,14 @@ public sealed class TraceContext(string traceId, string spanId, string? parentSp
     /// <summary>Gets the vendor-specific <c>tracestate</c>, or <see langword="null"/>.</summary>
     public string? TraceState { get; } = traceState;
 
+    /// <summary>The trace flags: sampled (0x01) and the Level 2 random flag (0x02) among them.</summary>
+    internal byte Flags { get; } = sampled ? (byte)0x01 : (byte)0x00;
+
     /// <summary>Returns the <c>traceparent</c> header value that names this span as the parent.</summary>
     /// <returns>For example <c>00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01</c>.</returns>
-    public override string ToString() => $"00-{TraceId}-{SpanId}-{(Sampled ? "01" : "00")}";
+    public override string ToString() => TraceId.Length == 32 && SpanId.Length == 16
+        ? Internal.TraceParent.Format(TraceId, SpanId, Flags)
+        : $"00-{TraceId}-{SpanId}-{Flags:x2}";
 
     internal static TraceContext FromActivity(Activity activity)
     {
@@ -37,7 +48,7 @@ public sealed class TraceContext(string traceId, string spanId, string? parentSp
             activity.TraceId.ToHexString(),
             activity.SpanId.ToHexString(),
             parentSpanId == default ? null : parentSpanId.ToHexString(),
-            (activity.ActivityTraceFlags & ActivityTraceFlags.Recorded) != 0,
+            (byte)activity.ActivityTraceFlags,
             activity.TraceStateString);
     }
 }

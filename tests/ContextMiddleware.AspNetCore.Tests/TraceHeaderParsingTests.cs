@@ -103,7 +103,7 @@ public class TraceHeaderParsingTests
         var long512 = string.Join(',', Enumerable.Range(0, 8).Select(i => $"k{i}=" + new string('x', 70)));
         Assert.True(long512.Length >= 512);
         Assert.True(TraceState.IsValid(long512));
-        Assert.Equal("a=1,b=2", TraceState.Combine(["a=1", "b=2"]));
+        Assert.Equal("a=1,b=2", TraceState.Combine(new Microsoft.Extensions.Primitives.StringValues(["a=1", "b=2"])));
     }
 
     private static string ActivityTraceIdHex(Random random, int length) =>

@@ -34,4 +34,19 @@ internal static partial class Log
         "No Activity existed for the request; started {ActivityName}.",
         EventName = "StartedActivity")]
     public static partial void StartedActivity(ILogger logger, string activityName);
+
+    [LoggerMessage(7, LogLevel.Debug,
+        "The caller is not trusted with the trace context: its trace headers were removed and the request starts a new trace.",
+        EventName = "UntrustedTraceContext")]
+    public static partial void UntrustedTraceContext(ILogger logger);
+
+    [LoggerMessage(8, LogLevel.Debug,
+        "The traceparent header was invalid ({Count} value(s)): it was removed with its tracestate and the request starts a new trace.",
+        EventName = "InvalidTraceParent")]
+    public static partial void InvalidTraceParent(ILogger logger, int count);
+
+    [LoggerMessage(9, LogLevel.Debug,
+        "The tracestate header was invalid: it was removed and the trace continues without it.",
+        EventName = "InvalidTraceState")]
+    public static partial void InvalidTraceState(ILogger logger);
 }

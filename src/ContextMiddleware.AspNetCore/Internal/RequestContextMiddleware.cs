@@ -16,6 +16,7 @@ namespace ContextMiddleware.AspNetCore.Internal;
 internal sealed class RequestContextMiddleware(
     RequestDelegate next,
     RequestContextSettings settings,
+    TraceContextPropagator propagator,
     ILogger<RequestContextMiddleware> logger)
 {
     internal const string ActivitySourceName = "ContextMiddleware.AspNetCore";
@@ -27,6 +28,13 @@ internal sealed class RequestContextMiddleware(
         var startedActivity = EnsureActivity(context);
         var activity = startedActivity ?? Activity.Current;
         var state = new RequestState(context, settings);
+        var trace = activity is null ? null : TraceContext.FromActivity(activity);
+        state.Trace = trace;
+        if (settings.ResponseHeader is not null || settings.TraceResponse)
+        {
+            context.Response.OnStarting(RequestState.WriteResponseHeaders, state);
+        }
+
         if (!ResolveRequestId(context, state, activity, out var rejection))
         {
             await RejectAsync(context, state, rejection);
@@ -35,12 +43,6 @@ internal sealed class RequestContextMiddleware(
         }
 
         context.Features.Set<IHttpRequestIdentifierFeature>(state); // TraceIdentifier is now the request id
-        if (settings.ResponseHeader is not null)
-        {
-            context.Response.OnStarting(RequestState.EchoRequestId, state);
-        }
-
-        var trace = activity is null ? null : TraceContext.FromActivity(activity);
         if (state.ClientRequestId is null && !RequestContext.ClientRequestId.TryGet(out _))
         {
             // The common case: no client id to keep, and none inherited to clear. One variable fewer to write.
@@ -155,11 +157,6 @@ internal sealed class RequestContextMiddleware(
     private static async Task RejectAsync(HttpContext context, RequestState state, string detail)
     {
         context.Features.Set<IHttpRequestIdentifierFeature>(state);
-        if (state.Settings.ResponseHeader is { } header)
-        {
-            context.Response.Headers[header] = state.RequestId;
-        }
-
         var problem = TypedResults.Problem(
             detail: detail,
             statusCode: StatusCodes.Status400BadRequest,
@@ -168,7 +165,10 @@ internal sealed class RequestContextMiddleware(
         await problem.ExecuteAsync(context);
     }
 
-    /// <summary>Starts an Activity when the host did not (it does whenever logging or a listener is on).</summary>
+    /// <summary>
+    /// Starts an Activity when the host did not (it does whenever logging or a listener is on), from the trace headers
+    /// as <see cref="TraceContextPropagator"/> reads them, under the same trust policy as the host's extraction.
+    /// </summary>
     private Activity? EnsureActivity(HttpContext context)
     {
         if (Activity.Current is not null || context.Features.Get<IHttpActivityFeature>()?.Activity is not null)
@@ -176,8 +176,13 @@ internal sealed class RequestContextMiddleware(
             return null;
         }
 
-        var headers = context.Request.Headers;
-        ActivityContext.TryParse(headers.TraceParent, headers.TraceState, isRemote: true, out var parent);
+        var trusted = settings.IsTrusted(settings.IncomingTraceContext, context.Connection.RemoteIpAddress);
+        var parent = default(ActivityContext);
+        if (propagator.Extract(context.Request.Headers, trusted, out var traceParent, out var traceState))
+        {
+            ActivityContext.TryParse(traceParent, traceState, isRemote: true, out parent);
+        }
+
         var activity = s_activitySource.StartActivity(ActivityName, ActivityKind.Server, parent);
         if (activity is null)
         {

@@ -50,19 +50,19 @@ internal sealed class RequestContextPropagator(RequestContextSettings settings, 
         carrier.TryGetValue(TraceHeaders.TraceParent, out var traceParent);
         carrier.TryGetValue(TraceHeaders.TraceState, out var traceState);
         TraceContext trace;
-        if (trusted && ActivityContext.TryParse(traceParent, traceState, isRemote: true, out var parent))
+        if (settings.IncomingTraceContext == RequestContextTrust.Trust && TraceParent.TryParse(traceParent, out var parent))
         {
             trace = new TraceContext(
                 parent.TraceId.ToHexString(),
                 ActivitySpanId.CreateRandom().ToHexString(),
-                parent.SpanId.ToHexString(),
-                (parent.TraceFlags & ActivityTraceFlags.Recorded) != 0,
-                string.IsNullOrEmpty(parent.TraceState) ? null : parent.TraceState);
+                parent.ParentSpanId.ToHexString(),
+                parent.Flags,
+                TraceState.Validate(traceState));
         }
         else
         {
             trace = new TraceContext(
-                ActivityTraceId.CreateRandom().ToHexString(), ActivitySpanId.CreateRandom().ToHexString(), null, true, null);
+                ActivityTraceId.CreateRandom().ToHexString(), ActivitySpanId.CreateRandom().ToHexString(), null, sampled: true, null);
         }
 
         var context = new Context();

@@ -28,6 +28,8 @@ internal sealed class RequestContextSettings
         ResponseHeader = string.IsNullOrEmpty(options.ResponseHeader) ? null : options.ResponseHeader;
         MaxRequestIdLength = options.MaxRequestIdLength;
         IncomingRequestIds = options.IncomingRequestIds;
+        IncomingTraceContext = options.IncomingTraceContext ?? options.IncomingRequestIds;
+        TraceResponse = options.TraceResponse;
         _trustedNetworks = [.. options.TrustedNetworks.Select(ParseNetwork)];
         RejectInvalidRequestIds = options.RejectInvalidRequestIds;
         _customGenerator = options.RequestIdGenerator;
@@ -49,6 +51,10 @@ internal sealed class RequestContextSettings
     public int MaxRequestIdLength { get; }
 
     public RequestContextTrust IncomingRequestIds { get; }
+
+    public RequestContextTrust IncomingTraceContext { get; }
+
+    public bool TraceResponse { get; }
 
     public bool RejectInvalidRequestIds { get; }
 

@@ -18,12 +18,23 @@ namespace ContextMiddleware.AspNetCore.Internal;
 internal sealed class RequestState(HttpContext context, RequestContextSettings settings)
     : ICurrentUser, IHttpRequestIdentifierFeature
 {
-    public static readonly Func<object, Task> EchoRequestId = static state =>
+    /// <summary>The OnStarting callback: echoes the request id, and writes <c>traceresponse</c> when asked to.</summary>
+    public static readonly Func<object, Task> WriteResponseHeaders = static state =>
     {
         var request = (RequestState)state;
+        var headers = request._context.Response.Headers;
 
-        // Set, not appended: a re-executed pipeline (exception handler, status code pages) never duplicates it.
-        request._context.Response.Headers[request.Settings.ResponseHeader!] = request.RequestId;
+        // Set, not appended: a re-executed pipeline (exception handler, status code pages) never duplicates them.
+        if (request.Settings.ResponseHeader is { } header)
+        {
+            headers[header] = request.RequestId;
+        }
+
+        if (request.Settings.TraceResponse && request.Trace is { } trace)
+        {
+            headers[TraceHeaders.TraceResponse] = trace.ToString();
+        }
+
         return Task.CompletedTask;
     };
 
@@ -38,6 +49,8 @@ internal sealed class RequestState(HttpContext context, RequestContextSettings s
     public string RequestId { get; set; } = string.Empty;
 
     public string? ClientRequestId { get; set; }
+
+    public TraceContext? Trace { get; set; }
 
     /// <summary>The request's TraceIdentifier: the request id unless someone sets another.</summary>
     public string TraceIdentifier

@@ -15,13 +15,17 @@ internal readonly struct TraceParent
     public const byte SampledFlag = 0x01;
     public const byte RandomFlag = 0x02;
 
-    private TraceParent(ulong traceIdHigh, ulong traceIdLow, ulong parentId, byte flags)
+    private TraceParent(byte version, ulong traceIdHigh, ulong traceIdLow, ulong parentId, byte flags)
     {
+        Version = version;
         TraceIdHigh = traceIdHigh;
         TraceIdLow = traceIdLow;
         ParentId = parentId;
         Flags = flags;
     }
+
+    /// <summary>The version read; anything but 00 is re-emitted as 00 by <see cref="ToString"/>.</summary>
+    public byte Version { get; }
 
     public ulong TraceIdHigh { get; }
 
@@ -62,7 +66,7 @@ internal readonly struct TraceParent
             return false;
         }
 
-        result = new TraceParent(high, low, parent, (byte)flags);
+        result = new TraceParent((byte)version, high, low, parent, (byte)flags);
         return true;
     }
 
@@ -98,6 +102,18 @@ internal readonly struct TraceParent
             WriteHex(span.Slice(36, 16), parent.ParentId);
             span[52] = '-';
             WriteHex(span.Slice(53, 2), parent.Flags);
+        });
+
+    /// <summary>A version 00 traceparent from ids that are already lower-case hex (32 and 16 characters).</summary>
+    public static string Format(string traceId, string spanId, byte flags) =>
+        string.Create(Length, (traceId, spanId, flags), static (span, parts) =>
+        {
+            "00-".CopyTo(span);
+            parts.traceId.CopyTo(span.Slice(3, 32));
+            span[35] = '-';
+            parts.spanId.CopyTo(span.Slice(36, 16));
+            span[52] = '-';
+            WriteHex(span.Slice(53, 2), parts.flags);
         });
 
     /// <summary>Lower-case hex only, as the recommendation requires.</summary>

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Primitives;
+
 namespace ContextMiddleware.AspNetCore.Internal;
 
 /// <summary>
@@ -13,9 +15,12 @@ internal static class TraceState
     public const int MaxValueLength = 256;
 
     /// <summary>Whether the (already combined) tracestate is valid.</summary>
-    public static bool IsValid(ReadOnlySpan<char> value)
+    public static bool IsValid(ReadOnlySpan<char> value) => IsValid(value, out _);
+
+    /// <summary>Whether the (already combined) tracestate is valid, and how many non-empty members it has.</summary>
+    public static bool IsValid(ReadOnlySpan<char> value, out int members)
     {
-        var members = 0;
+        members = 0;
         while (true)
         {
             var comma = value.IndexOf(',');
@@ -38,12 +43,14 @@ internal static class TraceState
     }
 
     /// <summary>Combines repeated tracestate headers with <c>,</c>, as the recommendation requires.</summary>
-    public static string? Combine(IReadOnlyList<string?> headers) => headers.Count switch
-    {
-        0 => null,
-        1 => headers[0],
-        _ => string.Join(',', headers),
-    };
+    public static string? Combine(StringValues headers) => headers.Count == 0 ? null : headers.ToString();
+
+    /// <summary>
+    /// The tracestate to keep from (possibly repeated) header values: combined, or <see langword="null"/> when it is
+    /// invalid or has no members.
+    /// </summary>
+    public static string? Validate(StringValues headers) =>
+        Combine(headers) is { Length: > 0 } combined && IsValid(combined, out var members) && members > 0 ? combined : null;
 
     private static bool IsValidMember(ReadOnlySpan<char> member)
     {
