@@ -65,7 +65,9 @@ public sealed class TestApp : IAsyncDisposable
         if (kestrel)
         {
             var address = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
-            return new TestApp(app, logs, address, new HttpClient { BaseAddress = address });
+            // The test's own client adds no trace headers: a test sends exactly the headers it means to.
+            var handler = new SocketsHttpHandler { ActivityHeadersPropagator = null };
+            return new TestApp(app, logs, address, new HttpClient(handler) { BaseAddress = address });
         }
 
         var server = (TestServer)app.Services.GetRequiredService<IServer>();
