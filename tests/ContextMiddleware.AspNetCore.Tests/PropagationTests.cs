@@ -117,6 +117,27 @@ public class PropagationTests
         Assert.Null(trace.ParentSpanId);
     }
 
+    [Theory]
+    [InlineData("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03-future", "a=1,,b=2", true, "a=1,,b=2")]
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03", "Bad=1", true, null)]
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03-x", "a=1", false, null)]
+    public async Task MessageQueue_TraceHeaders_FollowTheRecommendation(string traceParent, string traceState, bool continues, string? keptState)
+    {
+        await using var app = await TestApp.StartAsync(app => app.UseRequestContext());
+        var propagator = app.App.Services.GetRequiredService<IRequestContextPropagator>();
+
+        var context = propagator.Extract(new Dictionary<string, string> { ["traceparent"] = traceParent, ["tracestate"] = traceState });
+
+        var trace = Assert.IsType<TraceContext>(context[RequestContext.Trace]);
+        Assert.Equal(continues, trace.TraceId == "4bf92f3577b34da6a3ce929d0e0e4736");
+        Assert.Equal(continues ? "00f067aa0ba902b7" : null, trace.ParentSpanId);
+        Assert.Equal(keptState, trace.TraceState);
+        if (continues)
+        {
+            Assert.EndsWith("-03", trace.ToString(), StringComparison.Ordinal); // sampled and random flags kept
+        }
+    }
+
     [Fact]
     public async Task BackgroundQueue_JobRunsAfterTheResponse_WithItsRequestsContext()
     {

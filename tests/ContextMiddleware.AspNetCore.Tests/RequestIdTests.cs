@@ -293,6 +293,35 @@ public partial class RequestIdTests
         Assert.Contains("RequestContext:PropagationAllowedHosts has 'not a host'", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Options_IncomingTraceContext_BindsFromConfiguration_AndIsValidated()
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestApp.StartAsync(
+            app => app.UseRequestContext(),
+            builder => builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["RequestContext:IncomingTraceContext"] = "TrustedNetworks",
+            })));
+        Assert.Contains("RequestContext:IncomingTraceContext is TrustedNetworks, but RequestContext:TrustedNetworks is empty", error.Message, StringComparison.Ordinal);
+
+        await using var app = await TestApp.StartAsync(
+            app =>
+            {
+                app.UseRequestContext();
+                app.MapGet("/trace", () => RequestContext.Trace.Get()!.TraceId);
+            },
+            builder => builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["RequestContext:IncomingTraceContext"] = "Ignore",
+                ["RequestContext:TraceResponse"] = "true",
+            }));
+        var response = await Send(app, "/trace", ("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"), ("X-Request-ID", "kept"));
+
+        Assert.NotEqual("4bf92f3577b34da6a3ce929d0e0e4736", await response.Content.ReadAsStringAsync());
+        Assert.Equal("kept", response.Headers.GetValues("X-Request-ID").Single()); // request ids still trusted
+        Assert.True(response.Headers.Contains("traceresponse"));
+    }
+
     [Theory]
     [InlineData("10.0.0.0/8", true)]
     [InlineData("2001:db8::/32", true)]

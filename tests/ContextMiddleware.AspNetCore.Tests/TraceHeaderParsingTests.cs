@@ -2,7 +2,10 @@ using ContextMiddleware.AspNetCore.Internal;
 
 namespace ContextMiddleware.AspNetCore.Tests;
 
-/// <summary>The W3C Trace Context parser (groundwork for the trace-context issue): the recommendation's own examples first.</summary>
+/// <summary>
+/// The W3C Trace Context parser: the recommendation's own examples first, then property tests against a regular
+/// expression transcription of the recommendation's grammar.
+/// </summary>
 public class TraceHeaderParsingTests
 {
     [Fact]
@@ -104,6 +107,131 @@ public class TraceHeaderParsingTests
         Assert.True(long512.Length >= 512);
         Assert.True(TraceState.IsValid(long512));
         Assert.Equal("a=1,b=2", TraceState.Combine(new Microsoft.Extensions.Primitives.StringValues(["a=1", "b=2"])));
+    }
+
+    /// <summary>The recommendation's traceparent grammar, transcribed as a regular expression, as the oracle.</summary>
+    private static readonly System.Text.RegularExpressions.Regex s_traceParentGrammar = new(
+        "^(?<version>[0-9a-f]{2})-(?<trace>[0-9a-f]{32})-(?<parent>[0-9a-f]{16})-(?<flags>[0-9a-f]{2})(?<rest>-.*)?$",
+        System.Text.RegularExpressions.RegexOptions.Singleline);
+
+    private static bool OracleAccepts(string header)
+    {
+        var match = s_traceParentGrammar.Match(header);
+        return match.Success && match.Groups["version"].Value != "ff" &&
+            (match.Groups["version"].Value != "00" || !match.Groups["rest"].Success) &&
+            match.Groups["trace"].Value.Any(c => c != '0') && match.Groups["parent"].Value.Any(c => c != '0');
+    }
+
+    [Fact]
+    public void TraceParent_AnyVersionAndSuffix_RoundTripsAsVersion00()
+    {
+        var random = new Random(2);
+        for (var i = 0; i < 2_000; i++)
+        {
+            var version = random.Next(0xff);
+            var core = $"{ActivityTraceIdHex(random, 32)}-{ActivityTraceIdHex(random, 16)}-{random.Next(256):x2}";
+            var suffix = version == 0 || random.Next(2) == 0 ? string.Empty : "-" + ActivityTraceIdHex(random, random.Next(0, 40));
+            var header = $"{version:x2}-{core}{suffix}";
+            if (!OracleAccepts(header))
+            {
+                continue; // an all-zero id, one time in 2^64
+            }
+
+            Assert.True(TraceParent.TryParse(header, out var parent), header);
+            Assert.Equal(version, parent.Version);
+            Assert.Equal($"00-{core}", parent.ToString());
+        }
+    }
+
+    [Fact]
+    public void TraceParent_AnyCorruption_IsAcceptedExactlyWhenTheGrammarAcceptsIt()
+    {
+        var random = new Random(55);
+        const string alphabet = "0123456789abcdefABCDEFxyz-_ \t,.\u00e9\u0000";
+        for (var i = 0; i < 20_000; i++)
+        {
+            var chars = $"{random.Next(3) switch { 0 => "00", 1 => "ff", _ => "cc" }}-{ActivityTraceIdHex(random, 32)}-{ActivityTraceIdHex(random, 16)}-{random.Next(256):x2}".ToCharArray().ToList();
+            for (var edits = random.Next(1, 4); edits > 0; edits--)
+            {
+                var position = random.Next(chars.Count + 1);
+                switch (random.Next(3))
+                {
+                    case 0 when position < chars.Count:
+                        chars[position] = alphabet[random.Next(alphabet.Length)];
+                        break;
+                    case 1:
+                        chars.Insert(position, alphabet[random.Next(alphabet.Length)]);
+                        break;
+                    default:
+                        if (position < chars.Count)
+                        {
+                            chars.RemoveAt(position);
+                        }
+
+                        break;
+                }
+            }
+
+            var header = new string([.. chars]);
+            Assert.True(OracleAccepts(header) == TraceParent.TryParse(header, out _), header);
+        }
+    }
+
+    [Fact]
+    public void TraceState_AnyValidList_IsValid_AndAnyInvalidMemberInvalidatesIt()
+    {
+        var random = new Random(256);
+        const string keyStart = "abcdefghijklmnopqrstuvwxyz0123456789";
+        const string keyRest = keyStart + "_-*/@";
+        var valueChars = Enumerable.Range(0x20, 0x7f - 0x20).Select(c => (char)c).Where(c => c is not (',' or '=')).ToArray();
+        string Key() => keyStart[random.Next(keyStart.Length)] + new string([.. Enumerable.Range(0, random.Next(0, 20)).Select(_ => keyRest[random.Next(keyRest.Length)])]);
+        string Value()
+        {
+            var value = new string([.. Enumerable.Range(0, random.Next(1, 30)).Select(_ => valueChars[random.Next(valueChars.Length)])]);
+            return value[^1] == ' ' ? value[..^1] + "x" : value;
+        }
+
+        string[] invalidMembers = ["Upper=1", "k=", "=v", "k=a=b", "k=\u00e9", "k=a\u0001", "k", "k v=1", "_k=1"];
+        for (var i = 0; i < 2_000; i++)
+        {
+            var members = Enumerable.Range(0, random.Next(1, TraceState.MaxMembers + 1)).Select(_ => $"{Key()}={Value()}").ToList();
+            var separator = random.Next(3) switch { 0 => ",", 1 => " , ", _ => ",\t" };
+            var valid = string.Join(separator, members);
+            Assert.True(TraceState.IsValid(valid, out var count), valid);
+            Assert.Equal(members.Count, count);
+            Assert.Equal(valid, TraceState.Validate(valid));
+
+            members.Insert(random.Next(members.Count + 1), invalidMembers[random.Next(invalidMembers.Length)]);
+            Assert.False(TraceState.IsValid(string.Join(separator, members)), string.Join(separator, members));
+        }
+    }
+
+    [Fact]
+    public void Propagator_GetterCarrier_AppliesTheSameRules()
+    {
+        var propagator = new TraceContextPropagator(
+            new RequestContextSettings(new RequestContextOptions()),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<TraceContextPropagator>.Instance);
+        string? Extract(Dictionary<string, string[]> carrier, out string? state)
+        {
+            propagator.ExtractTraceIdAndState(carrier, static (object? c, string name, out string? value, out IEnumerable<string>? values) =>
+            {
+                value = null;
+                values = ((Dictionary<string, string[]>)c!).TryGetValue(name, out var found) ? found : null;
+            }, out var parent, out state);
+            return parent;
+        }
+
+        var future = Extract(new() { ["traceparent"] = ["cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03-x"], ["tracestate"] = ["a=1", "b=2"] }, out var state);
+        Assert.Equal("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03", future);
+        Assert.Equal("a=1,b=2", state);
+
+        Assert.Null(Extract(new() { ["traceparent"] = ["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"] }, out state));
+        Assert.Null(state);
+        Assert.NotNull(Extract(new() { ["traceparent"] = ["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"], ["tracestate"] = ["Bad=1"] }, out state));
+        Assert.Null(state);
+        Assert.Null(Extract(new() { ["tracestate"] = ["a=1"] }, out state));
+        Assert.Null(state);
     }
 
     private static string ActivityTraceIdHex(Random random, int length) =>
