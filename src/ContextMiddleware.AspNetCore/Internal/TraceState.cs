@@ -8,11 +8,19 @@ namespace ContextMiddleware.AspNetCore.Internal;
 /// <c>=</c>, not ending in a space; at most 32 members. Any invalid member invalidates the whole header, which is then
 /// dropped. Valid headers are kept intact, whatever their length.
 /// </summary>
+/// <remarks>
+/// One pass over the characters with a class table: members are short, so per-member searches would cost more in
+/// set-up than they save.
+/// </remarks>
 internal static class TraceState
 {
     public const int MaxMembers = 32;
     public const int MaxKeyLength = 256;
     public const int MaxValueLength = 256;
+
+    private const byte KeyStart = 1; // [a-z0-9]
+    private const byte KeyChar = 2;  // [a-z0-9_\-*/@]
+    private const byte ValueChar = 4; // printable ASCII other than ',' and '='
 
     /// <summary>Whether the (already combined) tracestate is valid.</summary>
     public static bool IsValid(ReadOnlySpan<char> value) => IsValid(value, out _);
@@ -21,24 +29,69 @@ internal static class TraceState
     public static bool IsValid(ReadOnlySpan<char> value, out int members)
     {
         members = 0;
+        var i = 0;
         while (true)
         {
-            var comma = value.IndexOf(',');
-            var member = Trim(comma < 0 ? value : value[..comma]);
-            if (!member.IsEmpty)
-            {
-                if (++members > MaxMembers || !IsValidMember(member))
-                {
-                    return false;
-                }
-            }
-
-            if (comma < 0)
+            i = SkipWhitespace(value, i);
+            if (i == value.Length)
             {
                 return true;
             }
 
-            value = value[(comma + 1)..];
+            if (value[i] == ',')
+            {
+                i++; // an empty member
+                continue;
+            }
+
+            // Key.
+            var keyStart = i;
+            if (!Is(value[i], KeyStart))
+            {
+                return false;
+            }
+
+            i++;
+            while (i < value.Length && Is(value[i], KeyChar))
+            {
+                i++;
+            }
+
+            if (i - keyStart > MaxKeyLength || i == value.Length || value[i] != '=')
+            {
+                return false;
+            }
+
+            // Value: printable characters; trailing spaces are whitespace around the member, not part of the value.
+            var valueStart = ++i;
+            while (i < value.Length && Is(value[i], ValueChar))
+            {
+                i++;
+            }
+
+            var valueEnd = i;
+            while (valueEnd > valueStart && value[valueEnd - 1] == ' ')
+            {
+                valueEnd--;
+            }
+
+            if (valueEnd == valueStart || valueEnd - valueStart > MaxValueLength || ++members > MaxMembers)
+            {
+                return false;
+            }
+
+            i = SkipWhitespace(value, i);
+            if (i == value.Length)
+            {
+                return true;
+            }
+
+            if (value[i] != ',')
+            {
+                return false;
+            }
+
+            i++;
         }
     }
 
@@ -52,54 +105,28 @@ internal static class TraceState
     public static string? Validate(StringValues headers) =>
         Combine(headers) is { Length: > 0 } combined && IsValid(combined, out var members) && members > 0 ? combined : null;
 
-    private static bool IsValidMember(ReadOnlySpan<char> member)
+    private static bool Is(char c, byte kind) => c < (uint)Classes.Length && (Classes[c] & kind) != 0;
+
+    private static int SkipWhitespace(ReadOnlySpan<char> value, int i)
     {
-        var equals = member.IndexOf('=');
-        if (equals <= 0)
+        while (i < value.Length && value[i] is ' ' or '\t')
         {
-            return false;
+            i++;
         }
 
-        var key = member[..equals];
-        var value = member[(equals + 1)..];
-        return IsValidKey(key) && IsValidValue(value);
+        return i;
     }
 
-    private static bool IsValidKey(ReadOnlySpan<char> key)
-    {
-        if (key.Length > MaxKeyLength || !(char.IsAsciiLetterLower(key[0]) || char.IsAsciiDigit(key[0])))
-        {
-            return false;
-        }
-
-        foreach (var c in key[1..])
-        {
-            if (!(char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '_' or '-' or '*' or '/' or '@'))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static bool IsValidValue(ReadOnlySpan<char> value)
-    {
-        if (value.IsEmpty || value.Length > MaxValueLength || value[^1] == ' ')
-        {
-            return false;
-        }
-
-        foreach (var c in value)
-        {
-            if (c is < ' ' or > '~' or ',' or '=')
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static ReadOnlySpan<char> Trim(ReadOnlySpan<char> member) => member.Trim(" \t");
+    /// <summary>The class of each ASCII character: <see cref="KeyStart"/>, <see cref="KeyChar"/>, <see cref="ValueChar"/>.</summary>
+    private static ReadOnlySpan<byte> Classes =>
+    [
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 6, 4, 0, 6, 4, 6,
+        7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 4, 4, 4, 0, 4, 4,
+        6, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+        4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 6,
+        4, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+        7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 4, 4, 4, 4, 0,
+    ];
 }
