@@ -1,10 +1,12 @@
 using ContextMiddleware.AspNetCore.Internal;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace ContextMiddleware.AspNetCore;
 
 /// <summary>Validates <see cref="RequestContextOptions"/> at startup, with messages that name the setting.</summary>
-internal sealed class RequestContextOptionsValidator : IValidateOptions<RequestContextOptions>
+/// <param name="services">Tells whether the services a setting needs are registered; null outside a container.</param>
+internal sealed class RequestContextOptionsValidator(IServiceProviderIsService? services = null) : IValidateOptions<RequestContextOptions>
 {
     public ValidateOptionsResult Validate(string? name, RequestContextOptions options)
     {
@@ -58,6 +60,14 @@ internal sealed class RequestContextOptionsValidator : IValidateOptions<RequestC
         if (needsNetworks is not null && options.TrustedNetworks.Count == 0)
         {
             failures.Add($"{prefix}:{needsNetworks} is TrustedNetworks, but {prefix}:TrustedNetworks is empty: list the networks of your proxies or callers.");
+        }
+
+        if ((options.IncomingTraceContext ?? options.IncomingRequestIds) == RequestContextTrust.TrustedNetworks &&
+            services?.IsService(typeof(Microsoft.AspNetCore.Http.IHttpContextAccessor)) == false)
+        {
+            failures.Add($"{prefix}:IncomingTraceContext is TrustedNetworks (set after AddRequestContext() ran, so it could not prepare for it): " +
+                "trace headers are read before any middleware runs, and the caller's address is then found through IHttpContextAccessor. " +
+                "Call builder.Services.AddHttpContextAccessor().");
         }
 
         foreach (var claimType in options.UserIdClaimTypes.Concat(options.UserNameClaimTypes))

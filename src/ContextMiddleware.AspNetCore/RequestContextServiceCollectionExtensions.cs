@@ -47,9 +47,7 @@ public static class RequestContextServiceCollectionExtensions
             services.TryAddSingleton<IRequestContextPropagator, RequestContextPropagator>();
 
             // Hosting extracts each request's trace context through the DistributedContextPropagator service; ours
-            // applies the W3C rules and the trust policy. Under TrustedNetworks it finds the caller's address through
-            // IHttpContextAccessor, because hosting extracts before any middleware runs.
-            services.AddHttpContextAccessor();
+            // applies the W3C rules and the trust policy.
             services.TryAddSingleton(static provider => new TraceContextPropagator(
                 provider.GetRequiredService<RequestContextSettings>(),
                 provider.GetRequiredService<ILogger<TraceContextPropagator>>(),
@@ -81,7 +79,57 @@ public static class RequestContextServiceCollectionExtensions
             services.Configure(configure);
         }
 
+        // Under TrustedNetworks the propagator finds the caller's address through IHttpContextAccessor, because hosting
+        // extracts trace headers before any middleware runs. The accessor costs every request an ExecutionContext
+        // write, so it is added only when the configuration known now asks for it; the validator names the fix when
+        // configuration added later does.
+        if (TraceTrustOf(services, configure) == RequestContextTrust.TrustedNetworks)
+        {
+            services.AddHttpContextAccessor();
+        }
+
         return services;
+    }
+
+    /// <summary>
+    /// The app's configuration, as registered so far: an instance, or the host builders' factory that returns their
+    /// configuration without using the provider (asked with an empty one; anything else is not guessed at).
+    /// </summary>
+    private static IConfiguration? ConfigurationOf(IServiceCollection services)
+    {
+        var descriptor = services.LastOrDefault(descriptor => descriptor.ServiceType == typeof(IConfiguration) && !descriptor.IsKeyedService);
+        if (descriptor?.ImplementationInstance is IConfiguration instance)
+        {
+            return instance;
+        }
+
+        if (descriptor?.ImplementationFactory is { } factory)
+        {
+            try
+            {
+                using var empty = new ServiceCollection().BuildServiceProvider();
+                return factory(empty) as IConfiguration;
+            }
+            catch (InvalidOperationException)
+            {
+                return null;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The trace-header trust the configuration registered so far and <paramref name="configure"/> give.</summary>
+    private static RequestContextTrust TraceTrustOf(IServiceCollection services, Action<RequestContextOptions>? configure)
+    {
+        var probe = new RequestContextOptions();
+        if (ConfigurationOf(services) is { } configuration)
+        {
+            configuration.GetSection(RequestContextOptions.SectionName).Bind(probe);
+        }
+
+        configure?.Invoke(probe);
+        return probe.IncomingTraceContext ?? probe.IncomingRequestIds;
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text;
 using ContextMiddleware.AspNetCore.Tests.Support;
+using Microsoft.Extensions.Configuration;
 
 namespace ContextMiddleware.AspNetCore.Tests;
 
@@ -119,6 +120,59 @@ public class TraceContextTests
         Assert.Equal(trusted ? ["congo=t61rcWkgMzE"] : [], seen.TraceStates[0]);
         Assert.Equal(trusted ? ["userId=alice"] : [], seen.Baggage[0].Select(value => value.Replace(" ", "", StringComparison.Ordinal)));
         Assert.Equal(trusted, service.Logs.Records.All(record => record.EventId.Name != "UntrustedTraceContext"));
+    }
+
+    [Theory]
+    [InlineData(true, false, "127.0.0.0/8", true)]   // configuration present when AddRequestContext runs: accessor added
+    [InlineData(true, false, "10.0.0.0/8", false)]
+    [InlineData(false, true, "127.0.0.0/8", true)]   // configuration added later, accessor added by the app
+    public async Task TrustedNetworks_FromConfiguration_DecidesOnTheCallersAddress(bool configurationFirst, bool appAddsAccessor, string network, bool trusted)
+    {
+        await using var downstream = new HeaderRecorder();
+        await using var service = await TestApp.StartAsync(
+            app =>
+            {
+                app.UseRequestContext();
+                app.MapGet("/trace", () => RequestContext.Trace.Get()!.TraceId);
+            },
+            builder =>
+            {
+                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    ["RequestContext:IncomingTraceContext"] = "TrustedNetworks",
+                    ["RequestContext:TrustedNetworks:0"] = network,
+                });
+                if (configurationFirst)
+                {
+                    builder.Services.AddRequestContext();
+                }
+
+                if (appAddsAccessor)
+                {
+                    builder.Services.AddHttpContextAccessor();
+                }
+            },
+            kestrel: true);
+
+        var request = new HttpRequestMessage(HttpMethod.Get, "/trace");
+        request.Headers.TryAddWithoutValidation("traceparent", Valid);
+        var traceId = await (await service.Client.SendAsync(request)).Content.ReadAsStringAsync();
+
+        Assert.Equal(trusted, traceId == TraceId);
+    }
+
+    [Fact]
+    public async Task TrustedNetworks_AddedAfterRegistration_WithoutAnAccessor_FailsAtStartupNamingTheFix()
+    {
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => TestApp.StartAsync(
+            app => app.UseRequestContext(),
+            builder => builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["RequestContext:IncomingTraceContext"] = "TrustedNetworks",
+                ["RequestContext:TrustedNetworks:0"] = "10.0.0.0/8",
+            })));
+
+        Assert.Contains("Call builder.Services.AddHttpContextAccessor()", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -16,19 +16,25 @@ namespace ContextMiddleware.Benchmarks;
 /// <summary>
 /// One request through a built pipeline, in process: a bare pipeline, the CorrelationId 3.0.1 package, and
 /// UseRequestContext (request id, trace, user). Each request is what the host does around the pipeline: a new
-/// DefaultHttpContext with an incoming X-Request-ID, the request Activity that ASP.NET Core's hosting starts, and
-/// the response's OnStarting callbacks fired.
+/// DefaultHttpContext (with, when <see cref="IncomingId"/>, an X-Request-ID and a traceparent), the
+/// IHttpContextAccessor set when one is registered, the trace headers extracted through the registered
+/// DistributedContextPropagator (the runtime's, or ContextMiddleware's under UseRequestContext), the request Activity
+/// that ASP.NET Core's hosting starts, and the response's OnStarting callbacks fired.
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(BytesConfig))]
 public class PipelineBenchmarks
 {
-    private RequestDelegate _bare = null!;
-    private RequestDelegate _correlationId = null!;
-    private RequestDelegate _requestContext = null!;
-    private IServiceProvider _bareServices = null!;
-    private IServiceProvider _correlationIdServices = null!;
-    private IServiceProvider _requestContextServices = null!;
+    private static readonly DistributedContextPropagator.PropagatorGetterCallback s_getter =
+        static (object? carrier, string name, out string? value, out IEnumerable<string>? values) =>
+        {
+            values = null;
+            value = ((IHeaderDictionary)carrier!)[name];
+        };
+
+    private Pipeline _bare = null!;
+    private Pipeline _correlationId = null!;
+    private Pipeline _requestContext = null!;
 
     /// <summary>Whether the request carries an id (X-Request-ID and X-Correlation-ID) or each middleware makes one.</summary>
     [Params(false, true)]
@@ -37,51 +43,69 @@ public class PipelineBenchmarks
     [GlobalSetup]
     public void SetUp()
     {
-        (_bare, _bareServices) = Build(static _ => { }, static _ => { });
-        (_correlationId, _correlationIdServices) = Build(
+        _bare = Build(static _ => { }, static _ => { });
+        _correlationId = Build(
             static services => services.AddDefaultCorrelationId(),
             static app => app.UseCorrelationId());
-        (_requestContext, _requestContextServices) = Build(
+        _requestContext = Build(
             static services => services.AddRequestContext(),
             static app => app.UseRequestContext());
     }
 
     [Benchmark(Baseline = true)]
-    public Task Bare() => InvokeAsync(_bare, _bareServices, IncomingId);
+    public Task Bare() => InvokeAsync(_bare, IncomingId);
 
     [Benchmark]
-    public Task CorrelationIdPackage() => InvokeAsync(_correlationId, _correlationIdServices, IncomingId);
+    public Task CorrelationIdPackage() => InvokeAsync(_correlationId, IncomingId);
 
     [Benchmark]
-    public Task UseRequestContext() => InvokeAsync(_requestContext, _requestContextServices, IncomingId);
+    public Task UseRequestContext() => InvokeAsync(_requestContext, IncomingId);
 
-    private static async Task InvokeAsync(RequestDelegate pipeline, IServiceProvider services, bool incomingId)
+    private static async Task InvokeAsync(Pipeline pipeline, bool incomingId)
     {
         var response = new BenchmarkResponseFeature();
         var context = new DefaultHttpContext();
         context.Features.Set<IHttpResponseFeature>(response);
-        context.RequestServices = services;
+        context.RequestServices = pipeline.Services;
         context.Request.Method = "GET";
         context.Request.Path = "/";
         if (incomingId)
         {
             context.Request.Headers["X-Request-ID"] = "0af7651916cd43dd8448eb211c80319c";
             context.Request.Headers["X-Correlation-ID"] = "0af7651916cd43dd8448eb211c80319c";
+            context.Request.Headers["traceparent"] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         }
 
-        var activity = new Activity("Microsoft.AspNetCore.Hosting.HttpRequestIn").Start();
+        if (pipeline.Accessor is { } accessor)
+        {
+            accessor.HttpContext = context;
+        }
+
+        pipeline.Propagator.ExtractTraceIdAndState(context.Request.Headers, s_getter, out var parentId, out var traceState);
+        var activity = new Activity("Microsoft.AspNetCore.Hosting.HttpRequestIn");
+        if (parentId is not null)
+        {
+            activity.SetParentId(parentId);
+            activity.TraceStateString = traceState;
+        }
+
+        activity.Start();
         try
         {
-            await pipeline(context);
+            await pipeline.App(context);
             await response.FireOnStartingAsync();
         }
         finally
         {
             activity.Stop();
+            if (pipeline.Accessor is { } accessor2)
+            {
+                accessor2.HttpContext = null;
+            }
         }
     }
 
-    private static (RequestDelegate, IServiceProvider) Build(Action<IServiceCollection> addServices, Action<IApplicationBuilder> use)
+    private static Pipeline Build(Action<IServiceCollection> addServices, Action<IApplicationBuilder> use)
     {
         var services = new ServiceCollection();
         services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
@@ -91,8 +115,14 @@ public class PipelineBenchmarks
         var app = new ApplicationBuilder(provider);
         use(app);
         app.Run(static context => Task.CompletedTask);
-        return (app.Build(), provider);
+        return new Pipeline(
+            app.Build(),
+            provider,
+            provider.GetService<IHttpContextAccessor>(),
+            provider.GetService<DistributedContextPropagator>() ?? DistributedContextPropagator.Current);
     }
+
+    private sealed record Pipeline(RequestDelegate App, IServiceProvider Services, IHttpContextAccessor? Accessor, DistributedContextPropagator Propagator);
 
     /// <summary>A response feature that records OnStarting callbacks and fires them, as a server does.</summary>
     private sealed class BenchmarkResponseFeature : HttpResponseFeature
