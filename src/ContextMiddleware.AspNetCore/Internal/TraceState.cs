@@ -1,3 +1,7 @@
+using System.Buffers;
+using System.Text;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Primitives;
 
 namespace ContextMiddleware.AspNetCore.Internal;
@@ -29,16 +33,48 @@ internal static class TraceState
     public static bool IsValid(ReadOnlySpan<char> value, out int members)
     {
         members = 0;
+        byte[]? rented = null;
+        var bytes = value.Length < 1024 ? stackalloc byte[value.Length + 1] : (rented = ArrayPool<byte>.Shared.Rent(value.Length + 1));
+        try
+        {
+            // Narrowing to ASCII bytes is vectorised and rejects every non-ASCII character at once.
+            if (Ascii.FromUtf16(value, bytes, out var length) != OperationStatus.Done)
+            {
+                return false;
+            }
+
+            bytes[length] = 0; // a sentinel of class 0 ends every scan below without a bounds check
+            return IsValid(ref MemoryMarshal.GetReference(bytes), length, out members);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>One pass over ASCII bytes followed by a 0 sentinel.</summary>
+    private static bool IsValid(ref byte text, int length, out int members)
+    {
+        ref var classes = ref MemoryMarshal.GetReference(Classes);
+        members = 0;
         var i = 0;
         while (true)
         {
-            i = SkipWhitespace(value, i);
-            if (i == value.Length)
+            byte c;
+            while ((c = Unsafe.Add(ref text, i)) is (byte)' ' or (byte)'\t')
+            {
+                i++;
+            }
+
+            if (i == length)
             {
                 return true;
             }
 
-            if (value[i] == ',')
+            if (c == ',')
             {
                 i++; // an empty member
                 continue;
@@ -46,31 +82,31 @@ internal static class TraceState
 
             // Key.
             var keyStart = i;
-            if (!Is(value[i], KeyStart))
+            if ((Unsafe.Add(ref classes, c) & KeyStart) == 0)
             {
                 return false;
             }
 
-            i++;
-            while (i < value.Length && Is(value[i], KeyChar))
+            do
             {
                 i++;
             }
+            while ((Unsafe.Add(ref classes, Unsafe.Add(ref text, i)) & KeyChar) != 0);
 
-            if (i - keyStart > MaxKeyLength || i == value.Length || value[i] != '=')
+            if (i - keyStart > MaxKeyLength || Unsafe.Add(ref text, i) != '=')
             {
                 return false;
             }
 
             // Value: printable characters; trailing spaces are whitespace around the member, not part of the value.
             var valueStart = ++i;
-            while (i < value.Length && Is(value[i], ValueChar))
+            while ((Unsafe.Add(ref classes, Unsafe.Add(ref text, i)) & ValueChar) != 0)
             {
                 i++;
             }
 
             var valueEnd = i;
-            while (valueEnd > valueStart && value[valueEnd - 1] == ' ')
+            while (valueEnd > valueStart && Unsafe.Add(ref text, valueEnd - 1) == ' ')
             {
                 valueEnd--;
             }
@@ -80,13 +116,17 @@ internal static class TraceState
                 return false;
             }
 
-            i = SkipWhitespace(value, i);
-            if (i == value.Length)
+            while ((c = Unsafe.Add(ref text, i)) is (byte)' ' or (byte)'\t')
+            {
+                i++;
+            }
+
+            if (i == length)
             {
                 return true;
             }
 
-            if (value[i] != ',')
+            if (c != ',')
             {
                 return false;
             }
@@ -105,19 +145,7 @@ internal static class TraceState
     public static string? Validate(StringValues headers) =>
         Combine(headers) is { Length: > 0 } combined && IsValid(combined, out var members) && members > 0 ? combined : null;
 
-    private static bool Is(char c, byte kind) => c < (uint)Classes.Length && (Classes[c] & kind) != 0;
-
-    private static int SkipWhitespace(ReadOnlySpan<char> value, int i)
-    {
-        while (i < value.Length && value[i] is ' ' or '\t')
-        {
-            i++;
-        }
-
-        return i;
-    }
-
-    /// <summary>The class of each ASCII character: <see cref="KeyStart"/>, <see cref="KeyChar"/>, <see cref="ValueChar"/>.</summary>
+    /// <summary>The class of each byte: <see cref="KeyStart"/>, <see cref="KeyChar"/>, <see cref="ValueChar"/>; 0 for the rest.</summary>
     private static ReadOnlySpan<byte> Classes =>
     [
         0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -128,5 +156,9 @@ internal static class TraceState
         4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 6,
         4, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
         7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 4, 4, 4, 4, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     ];
 }
