@@ -94,6 +94,15 @@ public sealed class RequestContextOptions
     /// <value>Default: <see langword="false"/>.</value>
     public bool TraceResponse { get; set; }
 
+    /// <summary>
+    /// Gets or sets a value indicating whether a Microsoft.Extensions.Logging scope with RequestId, UserId and
+    /// UserName is open while a request (and an <see cref="IBackgroundWorkQueue"/> item) runs, so that plain
+    /// <c>ILogger</c> output (JSON console with <c>IncludeScopes</c>, OpenTelemetry logs) carries them. TraceId and
+    /// SpanId are added only where the framework's own Activity scope would not write the same ids.
+    /// </summary>
+    /// <value>Default: <see langword="true"/>.</value>
+    public bool LoggingScope { get; set; } = true;
+
     /// <summary>Gets or sets the header outgoing HttpClient calls and messages carry the request id in.</summary>
     /// <value>Default: <c>X-Request-ID</c>.</value>
     public string OutgoingRequestIdHeader { get; set; } = "X-Request-ID";

@@ -35,6 +35,18 @@ public sealed class TraceContext(string traceId, string spanId, string? parentSp
     /// <summary>The trace flags: sampled (0x01) and the Level 2 random flag (0x02) among them.</summary>
     internal byte Flags { get; } = sampled ? (byte)0x01 : (byte)0x00;
 
+    /// <summary>
+    /// Log properties made for this trace (one per request) by a logging enricher, kept here so that the events of
+    /// a request reuse them instead of allocating new ones.
+    /// </summary>
+    internal object? LogCache
+    {
+        get => Volatile.Read(ref _logCache);
+        set => Volatile.Write(ref _logCache, value);
+    }
+
+    private object? _logCache;
+
     /// <summary>Returns the <c>traceparent</c> header value that names this span as the parent.</summary>
     /// <returns>For example <c>00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01</c>.</returns>
     public override string ToString() => TraceId.Length == 32 && SpanId.Length == 16

@@ -34,7 +34,7 @@ public class OpenTelemetryTests
     public async Task ExportedServerSpanAndLogRecords_AgreeWithRequestContextTrace(string name, string? traceParent, string? traceState, bool trusted)
     {
         var spans = new List<Activity>();
-        var logs = new ConcurrentQueue<(string Message, ActivityTraceId TraceId, ActivitySpanId SpanId)>();
+        var logs = new ConcurrentQueue<(string Message, ActivityTraceId TraceId, ActivitySpanId SpanId, List<KeyValuePair<string, object?>> Scopes)>();
         await using var app = await TestApp.StartAsync(
             app =>
             {
@@ -43,7 +43,7 @@ public class OpenTelemetryTests
                 {
                     logger.LogInformation("Handling the order");
                     var trace = RequestContext.Trace.Get()!;
-                    return new[] { trace.TraceId, trace.SpanId, trace.ParentSpanId ?? string.Empty, trace.TraceState ?? string.Empty };
+                    return new[] { trace.TraceId, trace.SpanId, trace.ParentSpanId ?? string.Empty, trace.TraceState ?? string.Empty, RequestContext.RequestId.Get()! };
                 });
             },
             builder =>
@@ -51,7 +51,7 @@ public class OpenTelemetryTests
                 builder.Services.AddRequestContext(options => options.IncomingTraceContext = trusted ? RequestContextTrust.Trust : RequestContextTrust.Ignore);
                 builder.Services.AddOpenTelemetry()
                     .WithTracing(tracing => tracing.AddAspNetCoreInstrumentation().AddInMemoryExporter(spans))
-                    .WithLogging(logging => logging.AddProcessor(new CaptureIds(logs)));
+                    .WithLogging(logging => logging.AddProcessor(new CaptureIds(logs)), options => options.IncludeScopes = true);
             },
             kestrel: true);
 
@@ -78,6 +78,11 @@ public class OpenTelemetryTests
         var handlerLog = Assert.Single(logs, log => log.Message == "Handling the order");
         Assert.Equal(ids[0], handlerLog.TraceId.ToHexString());
         Assert.Equal(ids[1], handlerLog.SpanId.ToHexString());
+
+        // The request scope's RequestId reaches the log record (IncludeScopes); its trace ids equal the framework's
+        // Activity scope's, so the request scope leaves them out.
+        Assert.Contains(new KeyValuePair<string, object?>("RequestId", ids[4]), handlerLog.Scopes);
+        Assert.Equal(ids[0], Assert.Single(handlerLog.Scopes, item => item.Key == "TraceId").Value);
 
         lock (spans)
         {
@@ -106,8 +111,22 @@ public class OpenTelemetryTests
     }
 
     /// <summary>Copies the ids of every log record as it is emitted (records are pooled after export).</summary>
-    private sealed class CaptureIds(ConcurrentQueue<(string, ActivityTraceId, ActivitySpanId)> logs) : BaseProcessor<OpenTelemetry.Logs.LogRecord>
+    private sealed class CaptureIds(ConcurrentQueue<(string, ActivityTraceId, ActivitySpanId, List<KeyValuePair<string, object?>>)> logs)
+        : BaseProcessor<OpenTelemetry.Logs.LogRecord>
     {
-        public override void OnEnd(OpenTelemetry.Logs.LogRecord data) => logs.Enqueue((data.FormattedMessage ?? data.Body ?? string.Empty, data.TraceId, data.SpanId));
+        public override void OnEnd(OpenTelemetry.Logs.LogRecord data)
+        {
+            var scopes = new List<KeyValuePair<string, object?>>();
+            data.ForEachScope(
+                static (scope, items) =>
+                {
+                    foreach (var item in scope)
+                    {
+                        items.Add(item);
+                    }
+                },
+                scopes);
+            logs.Enqueue((data.FormattedMessage ?? data.Body ?? string.Empty, data.TraceId, data.SpanId, scopes));
+        }
     }
 }

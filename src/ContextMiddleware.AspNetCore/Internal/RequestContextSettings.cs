@@ -30,6 +30,7 @@ internal sealed class RequestContextSettings
         IncomingRequestIds = options.IncomingRequestIds;
         IncomingTraceContext = options.IncomingTraceContext ?? options.IncomingRequestIds;
         TraceResponse = options.TraceResponse;
+        LoggingScope = options.LoggingScope;
         _trustedNetworks = [.. options.TrustedNetworks.Select(ParseNetwork)];
         RejectInvalidRequestIds = options.RejectInvalidRequestIds;
         _customGenerator = options.RequestIdGenerator;
@@ -55,6 +56,8 @@ internal sealed class RequestContextSettings
     public RequestContextTrust IncomingTraceContext { get; }
 
     public bool TraceResponse { get; }
+
+    public bool LoggingScope { get; }
 
     public bool RejectInvalidRequestIds { get; }
 

@@ -1,0 +1,147 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+using ContextMiddleware.AspNetCore.Tests.Support;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Logging;
+using static ContextMiddleware.AspNetCore.Tests.Support.JsonConsoleCapture;
+
+namespace ContextMiddleware.AspNetCore.Tests;
+
+/// <summary>
+/// Plain Microsoft.Extensions.Logging: the JSON console formatter's real output, parsed back, carries each request's
+/// ids in the request scope, for every event the request writes.
+/// </summary>
+public class LoggingScopeTests
+{
+    private const int Requests = 500;
+
+    // Ours is the scope with a RequestId and without hosting's RequestPath (hosting's own scope has its TraceIdentifier
+    // from before any middleware ran as RequestId).
+    private static readonly Func<JsonElement, bool> OurScope = scope =>
+        scope.TryGetProperty("RequestId", out _) && !scope.TryGetProperty("RequestPath", out _);
+
+    [Fact]
+    public async Task FiveHundredConcurrentRequests_EveryJsonConsoleLineCarriesItsOwnRequestsIds()
+    {
+        await using var factory = CreateFactory(_ => { });
+        var client = factory.CreateClient();
+
+        var traces = await Task.WhenAll(Enumerable.Range(0, Requests).Select(async i =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, $"/orders/{i}");
+            request.Headers.Add("X-Request-ID", $"req-{i}");
+            if (i % 5 == 0)
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Jwt.CreateToken($"user-{i}", $"User {i}"));
+            }
+
+            var response = await client.SendAsync(request);
+            response.EnsureSuccessStatusCode();
+            return (i, trace: JsonSerializer.Deserialize<string[]>(await response.Content.ReadAsStringAsync())!);
+        }));
+
+        var events = Capture(factory).Events.Where(e => OrderOf(e) is not null).ToList();
+        var mismatches = new List<string>();
+        foreach (var (i, trace) in traces)
+        {
+            var own = events.Where(e => OrderOf(e) == i.ToString()).ToList();
+            if (own.Count != 5)
+            {
+                mismatches.Add($"request {i}: {own.Count} events");
+            }
+
+            foreach (var e in own)
+            {
+                if (ScopeValue(e, "RequestId", OurScope) != $"req-{i}" ||
+                    ScopeValue(e, "UserId", OurScope) != (i % 5 == 0 ? $"user-{i}" : null) ||
+                    ScopeValue(e, "TraceId") != trace[0] ||
+                    ScopeValue(e, "TraceId", OurScope) is not null) // the framework's Activity scope already has it
+                {
+                    mismatches.Add($"request {i}: {e}");
+                }
+            }
+        }
+
+        Assert.True(mismatches.Count == 0, $"{mismatches.Count} mismatches, first: {string.Join('\n', mismatches.Take(3))}");
+        Assert.Equal(Requests * 5, events.Count);
+    }
+
+    [Fact]
+    public async Task BackgroundQueueItem_LogsWithItsRequestsScope_AfterTheResponse()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var factory = CreateFactory(_ => { }, done);
+        var request = new HttpRequestMessage(HttpMethod.Post, "/jobs");
+        request.Headers.Add("X-Request-ID", "req-job");
+        (await factory.CreateClient().SendAsync(request)).EnsureSuccessStatusCode();
+        await done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var job = Assert.Single(Capture(factory).Events, e => e.GetProperty("Message").GetString() == "Job ran");
+        Assert.Equal("req-job", ScopeValue(job, "RequestId", OurScope));
+    }
+
+    [Fact]
+    public async Task LoggingScope_CanBeSwitchedOff()
+    {
+        await using var factory = CreateFactory(options => options.LoggingScope = false);
+        var request = new HttpRequestMessage(HttpMethod.Get, "/orders/1");
+        request.Headers.Add("X-Request-ID", "req-off");
+        (await factory.CreateClient().SendAsync(request)).EnsureSuccessStatusCode();
+
+        var e = Capture(factory).Events.First(e => OrderOf(e) == "1");
+        Assert.Null(ScopeValue(e, "RequestId", OurScope));
+    }
+
+    private static JsonConsoleCapture Capture(TestAppFactory factory) => factory.Services.GetRequiredService<JsonConsoleCapture>();
+
+    private static string? OrderOf(JsonElement logEvent) =>
+        logEvent.TryGetProperty("State", out var state) && state.TryGetProperty("Order", out var order) ? order.ToString() : null;
+
+    private static TestAppFactory CreateFactory(Action<RequestContextOptions> configure, TaskCompletionSource? jobDone = null) =>
+        new(
+            app =>
+            {
+                app.UseRequestContext();
+                app.UseAuthentication();
+                app.UseRouting();
+                app.UseEndpoints(endpoints =>
+                {
+                    endpoints.MapGet("/orders/{order:int}", async (int order, ILogger<LoggingScopeTests> logger) =>
+                    {
+                        logger.LogInformation("Depth {Depth} for {Order}", 0, order);
+                        await Depth(logger, order, 1);
+                        await Task.Run(() => logger.LogInformation("Child task for {Order}", order));
+                        var trace = RequestContext.Trace.Get()!;
+                        return new[] { trace.TraceId, trace.SpanId };
+                    });
+                    endpoints.MapPost("/jobs", async (IBackgroundWorkQueue queue, ILogger<LoggingScopeTests> logger) =>
+                    {
+                        await queue.QueueAsync(async cancellationToken =>
+                        {
+                            await Task.Delay(50, cancellationToken);
+                            logger.LogInformation("Job ran");
+                            jobDone?.SetResult();
+                        });
+                        return "queued";
+                    });
+                });
+            },
+            services =>
+            {
+                services.AddRequestContext(configure);
+                services.AddRequestContextBackgroundQueue();
+                services.AddLogging(JsonConsoleCapture.AddTo);
+                services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+                    .AddJwtBearer(options => options.TokenValidationParameters = Jwt.ValidationParameters);
+            });
+
+    private static async Task Depth(ILogger logger, int order, int depth)
+    {
+        await Task.Yield();
+        logger.LogInformation("Depth {Depth} for {Order}", depth, order);
+        if (depth < 3)
+        {
+            await Depth(logger, order, depth + 1);
+        }
+    }
+}
