@@ -35,6 +35,7 @@ public class PipelineBenchmarks
     private Pipeline _bare = null!;
     private Pipeline _correlationId = null!;
     private Pipeline _requestContext = null!;
+    private Pipeline _requestContextWithScopes = null!;
 
     /// <summary>Whether the request carries an id (X-Request-ID and X-Correlation-ID) or each middleware makes one.</summary>
     [Params(false, true)]
@@ -50,6 +51,9 @@ public class PipelineBenchmarks
         _requestContext = Build(
             static services => services.AddRequestContext(),
             static app => app.UseRequestContext());
+        _requestContextWithScopes = Build(
+            static services => services.AddRequestContext().AddSingleton<ILoggerProvider, ScopeAwareProvider>(),
+            static app => app.UseRequestContext());
     }
 
     [Benchmark(Baseline = true)]
@@ -60,6 +64,10 @@ public class PipelineBenchmarks
 
     [Benchmark]
     public Task UseRequestContext() => InvokeAsync(_requestContext, IncomingId);
+
+    /// <summary>With a logging provider that shows scopes (as the console does), so the request scope is pushed.</summary>
+    [Benchmark]
+    public Task UseRequestContextWithScopes() => InvokeAsync(_requestContextWithScopes, IncomingId);
 
     private static async Task InvokeAsync(Pipeline pipeline, bool incomingId)
     {
@@ -120,6 +128,20 @@ public class PipelineBenchmarks
             provider,
             provider.GetService<IHttpContextAccessor>(),
             provider.GetService<DistributedContextPropagator>() ?? DistributedContextPropagator.Current);
+    }
+
+    /// <summary>A provider that takes part in scopes and writes nothing (its loggers are disabled).</summary>
+    private sealed class ScopeAwareProvider : ILoggerProvider, ISupportExternalScope
+    {
+        public ILogger CreateLogger(string categoryName) => Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+        public void SetScopeProvider(IExternalScopeProvider scopeProvider)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
     }
 
     private sealed record Pipeline(RequestDelegate App, IServiceProvider Services, IHttpContextAccessor? Accessor, DistributedContextPropagator Propagator);
