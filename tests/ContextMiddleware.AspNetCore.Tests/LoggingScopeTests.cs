@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Text.Json;
 using ContextMiddleware.AspNetCore.Tests.Support;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -26,26 +25,14 @@ public class LoggingScopeTests
         await using var factory = CreateFactory(_ => { });
         var client = factory.CreateClient();
 
-        var traces = await Task.WhenAll(Enumerable.Range(0, Requests).Select(async i =>
-        {
-            var request = new HttpRequestMessage(HttpMethod.Get, $"/orders/{i}");
-            request.Headers.Add("X-Request-ID", $"req-{i}");
-            if (i % 5 == 0)
-            {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Jwt.CreateToken($"user-{i}", $"User {i}"));
-            }
-
-            var response = await client.SendAsync(request);
-            response.EnsureSuccessStatusCode();
-            return (i, trace: JsonSerializer.Deserialize<string[]>(await response.Content.ReadAsStringAsync())!);
-        }));
+        var traces = await OrderScenario.SendAsync(client, Requests);
 
         var events = Capture(factory).Events.Where(e => OrderOf(e) is not null).ToList();
         var mismatches = new List<string>();
         foreach (var (i, trace) in traces)
         {
             var own = events.Where(e => OrderOf(e) == i.ToString()).ToList();
-            if (own.Count != 5)
+            if (own.Count != OrderScenario.HandlerEvents)
             {
                 mismatches.Add($"request {i}: {own.Count} events");
             }
@@ -53,7 +40,7 @@ public class LoggingScopeTests
             foreach (var e in own)
             {
                 if (ScopeValue(e, "RequestId", OurScope) != $"req-{i}" ||
-                    ScopeValue(e, "UserId", OurScope) != (i % 5 == 0 ? $"user-{i}" : null) ||
+                    ScopeValue(e, "UserId", OurScope) != OrderScenario.UserOf(i) ||
                     ScopeValue(e, "TraceId") != trace[0] ||
                     ScopeValue(e, "TraceId", OurScope) is not null) // the framework's Activity scope already has it
                 {
@@ -63,7 +50,7 @@ public class LoggingScopeTests
         }
 
         Assert.True(mismatches.Count == 0, $"{mismatches.Count} mismatches, first: {string.Join('\n', mismatches.Take(3))}");
-        Assert.Equal(Requests * 5, events.Count);
+        Assert.Equal(Requests * OrderScenario.HandlerEvents, events.Count);
     }
 
     [Fact]
@@ -106,14 +93,7 @@ public class LoggingScopeTests
                 app.UseRouting();
                 app.UseEndpoints(endpoints =>
                 {
-                    endpoints.MapGet("/orders/{order:int}", async (int order, ILogger<LoggingScopeTests> logger) =>
-                    {
-                        logger.LogInformation("Depth {Depth} for {Order}", 0, order);
-                        await Depth(logger, order, 1);
-                        await Task.Run(() => logger.LogInformation("Child task for {Order}", order));
-                        var trace = RequestContext.Trace.Get()!;
-                        return new[] { trace.TraceId, trace.SpanId };
-                    });
+                    OrderScenario.MapOrders(endpoints);
                     endpoints.MapPost("/jobs", async (IBackgroundWorkQueue queue, ILogger<LoggingScopeTests> logger) =>
                     {
                         await queue.QueueAsync(async cancellationToken =>
@@ -134,14 +114,4 @@ public class LoggingScopeTests
                 services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
                     .AddJwtBearer(options => options.TokenValidationParameters = Jwt.ValidationParameters);
             });
-
-    private static async Task Depth(ILogger logger, int order, int depth)
-    {
-        await Task.Yield();
-        logger.LogInformation("Depth {Depth} for {Order}", depth, order);
-        if (depth < 3)
-        {
-            await Depth(logger, order, depth + 1);
-        }
-    }
 }

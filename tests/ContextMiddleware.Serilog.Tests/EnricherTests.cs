@@ -19,7 +19,7 @@ namespace ContextMiddleware.Serilog.Tests;
 public class EnricherTests
 {
     private const int Requests = 500;
-    private const int EventsPerRequest = 6; // depths 0-3, a Task.Run child, and the request log's completion event
+    private const int EventsPerRequest = OrderScenario.HandlerEvents + 1; // and the request log's completion event
 
     [Fact]
     public async Task FiveHundredConcurrentRequests_EveryEventCarriesItsOwnRequestsIds()
@@ -28,19 +28,7 @@ public class EnricherTests
         await using var factory = CreateFactory(output, (_, logger) => logger.Enrich.WithRequestContext());
         var client = factory.CreateClient();
 
-        var responses = await Task.WhenAll(Enumerable.Range(0, Requests).Select(async i =>
-        {
-            var request = new HttpRequestMessage(HttpMethod.Get, $"/orders/{i}");
-            request.Headers.Add("X-Request-ID", $"req-{i}");
-            if (i % 5 == 0)
-            {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Jwt.CreateToken($"user-{i}", $"User {i}"));
-            }
-
-            var response = await client.SendAsync(request);
-            response.EnsureSuccessStatusCode();
-            return (i, trace: JsonSerializer.Deserialize<string[]>(await response.Content.ReadAsStringAsync())!);
-        }));
+        var responses = await OrderScenario.SendAsync(client, Requests);
 
         // The handler's events and the request logging middleware's completion events. Hosting's own "Request
         // starting/finished" lines are written before and after every middleware, so outside the request's context.
@@ -56,7 +44,7 @@ public class EnricherTests
 
             foreach (var e in own)
             {
-                var expectedUser = i % 5 == 0 ? $"user-{i}" : null;
+                var expectedUser = OrderScenario.UserOf(i);
                 if (Property(e, "RequestId") != $"req-{i}" || Property(e, "TraceId") != trace[0] || Property(e, "SpanId") != trace[1] ||
                     Property(e, "UserId") != expectedUser || Property(e, "@tr") != trace[0] || Property(e, "@sp") != trace[1])
                 {
@@ -234,14 +222,7 @@ public class EnricherTests
                 app.UseSerilogRequestLogging();
                 app.UseAuthentication();
                 app.UseRouting();
-                app.UseEndpoints(endpoints => endpoints.MapGet("/orders/{order:int}", async (int order, ILogger<EnricherTests> logger) =>
-                {
-                    logger.LogInformation("Depth {Depth} for {Order}", 0, order);
-                    await Depth(logger, order, 1);
-                    await Task.Run(() => logger.LogInformation("Child task for {Order}", order));
-                    var trace = RequestContext.Trace.Get()!;
-                    return new[] { trace.TraceId, trace.SpanId };
-                }));
+                app.UseEndpoints(OrderScenario.MapOrders);
             },
             services =>
             {
@@ -251,16 +232,6 @@ public class EnricherTests
                 services.AddSerilog((provider, logger) =>
                     configure(provider, logger).MinimumLevel.Information().WriteTo.Sink(output.Sink));
             });
-
-    private static async Task Depth(ILogger logger, int order, int depth)
-    {
-        await Task.Yield();
-        logger.LogInformation("Depth {Depth} for {Order}", depth, order);
-        if (depth < 3)
-        {
-            await Depth(logger, order, depth + 1);
-        }
-    }
 
     private sealed class Capture(List<LogEvent> events) : global::Serilog.Core.ILogEventSink
     {
