@@ -45,11 +45,10 @@ public static class RequestContextServiceCollectionExtensions
             services.TryAddSingleton<ICurrentUser>(static provider => provider.GetRequiredService<AmbientCurrentUser>());
             services.TryAddSingleton<IRequestContext, AmbientRequestContext>();
             services.TryAddSingleton<IRequestContextPropagator, RequestContextPropagator>();
-            services.TryAddSingleton(static provider =>
-            {
-                var tracking = provider.GetService<IOptions<LoggerFactoryOptions>>()?.Value.ActivityTrackingOptions ?? ActivityTrackingOptions.None;
-                return new RequestLogScope(tracking.HasFlag(ActivityTrackingOptions.TraceId) && tracking.HasFlag(ActivityTrackingOptions.SpanId));
-            });
+
+            // The logger factory takes its scope provider from here when one is registered: ours adds the request
+            // scope to the framework's scopes without a push per request.
+            services.TryAddSingleton<IExternalScopeProvider, RequestScopeProvider>();
 
             // Hosting extracts each request's trace context through the DistributedContextPropagator service; ours
             // applies the W3C rules and the trust policy.
@@ -152,10 +151,7 @@ public static class RequestContextServiceCollectionExtensions
         if (!services.Any(descriptor => descriptor.ServiceType == typeof(BackgroundWorkQueue)))
         {
             services.AddRequestContext();
-            services.AddSingleton(provider => new BackgroundWorkQueue(
-                provider.GetRequiredService<ILogger<BackgroundWorkQueue>>(),
-                provider.GetRequiredService<RequestContextSettings>().LoggingScope ? provider.GetRequiredService<RequestLogScope>() : null,
-                capacity));
+            services.AddSingleton(provider => new BackgroundWorkQueue(provider.GetRequiredService<ILogger<BackgroundWorkQueue>>(), capacity));
             services.AddSingleton<IBackgroundWorkQueue>(static provider => provider.GetRequiredService<BackgroundWorkQueue>());
             services.AddSingleton<IHostedService>(static provider => provider.GetRequiredService<BackgroundWorkQueue>());
         }

@@ -10,9 +10,11 @@ public static class RequestContextLoggerEnrichmentConfigurationExtensions
 {
     /// <summary>
     /// Adds RequestId, TraceId, SpanId, UserId and UserName to every event written during a request (a handler, a
-    /// service several awaits deep, a task it started, the framework's own request log): the values of
-    /// <c>RequestContext</c> where the event is written. Properties already on the event are left as they are.
-    /// Usable from configuration as <c>"Enrich": [ "WithRequestContext" ]</c>.
+    /// service several awaits deep, a task it started, request logging placed after <c>UseRequestContext()</c>): the
+    /// values of <c>RequestContext</c> where the event is written. The request id replaces a property of the same name
+    /// (ASP.NET Core hosting's logging scope has one: the TraceIdentifier from before any middleware ran); the others
+    /// leave properties already on the event as they are. Usable from configuration as
+    /// <c>"Enrich": [ "WithRequestContext" ]</c>.
     /// </summary>
     /// <param name="enrichment">The enrichment configuration.</param>
     /// <param name="configure">Renames or removes properties, or sets the value used outside a request.</param>
@@ -27,9 +29,10 @@ public static class RequestContextLoggerEnrichmentConfigurationExtensions
     }
 
     /// <summary>
-    /// Adds the value of <paramref name="variable"/> where the event is written as the property
-    /// <paramref name="propertyName"/>; absent where the variable has no value. The counterpart of the guide's
-    /// logging filter for your own variables (a tenant, a job id).
+    /// Adds the value of <paramref name="variable"/> where the event is written (its default where it is not set, as
+    /// <c>Get()</c> reads it) as the property <paramref name="propertyName"/>; absent where the variable has neither a
+    /// value nor a default, or the value is null. The counterpart of the guide's logging filter for your own variables
+    /// (a tenant, a job id).
     /// </summary>
     /// <typeparam name="T">The type of the variable's value.</typeparam>
     /// <param name="enrichment">The enrichment configuration.</param>

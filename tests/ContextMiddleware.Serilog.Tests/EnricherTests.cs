@@ -107,7 +107,7 @@ public class EnricherTests
             options.SpanIdPropertyName = null;
             options.UserNamePropertyName = "";
             options.OutsideRequestValue = "no-trace";
-        }), loggingScope: false); // the Microsoft.Extensions.Logging scope would add RequestId under its own name
+        }));
         var request = new HttpRequestMessage(HttpMethod.Get, "/orders/3");
         request.Headers.Add("X-Request-ID", "req-renamed");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Jwt.CreateToken("user-3", "User 3"));
@@ -213,8 +213,7 @@ public class EnricherTests
     private static bool IsCompletion(JsonElement logEvent) =>
         Property(logEvent, "SourceContext") == "Serilog.AspNetCore.RequestLoggingMiddleware";
 
-    private static TestAppFactory CreateFactory(
-        SerilogOutput output, Func<IServiceProvider, LoggerConfiguration, LoggerConfiguration> configure, bool loggingScope = true) =>
+    private static TestAppFactory CreateFactory(SerilogOutput output, Func<IServiceProvider, LoggerConfiguration, LoggerConfiguration> configure) =>
         new(
             app =>
             {
@@ -226,7 +225,6 @@ public class EnricherTests
             },
             services =>
             {
-                services.AddRequestContext(options => options.LoggingScope = loggingScope);
                 services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
                     .AddJwtBearer(options => options.TokenValidationParameters = Jwt.ValidationParameters);
                 services.AddSerilog((provider, logger) =>

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace ContextMiddleware.AspNetCore.Internal;
 
 /// <summary>The bounded queue and the hosted service that drains it, each item in its captured context.</summary>
-internal sealed partial class BackgroundWorkQueue(ILogger<BackgroundWorkQueue> logger, RequestLogScope? logScope, int capacity)
+internal sealed partial class BackgroundWorkQueue(ILogger<BackgroundWorkQueue> logger, int capacity)
     : BackgroundService, IBackgroundWorkQueue
 {
     private readonly Channel<WorkItem> _channel = Channel.CreateBounded<WorkItem>(
@@ -28,7 +28,6 @@ internal sealed partial class BackgroundWorkQueue(ILogger<BackgroundWorkQueue> l
     // Runs inside the item's context, so the failure is logged with the request's ids.
     private async Task RunAsync(Func<CancellationToken, Task> work, CancellationToken stoppingToken)
     {
-        using var scope = logScope is null ? null : logger.BeginScope(logScope);
         try
         {
             await work(stoppingToken);

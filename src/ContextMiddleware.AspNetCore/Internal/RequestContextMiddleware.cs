@@ -17,7 +17,6 @@ internal sealed class RequestContextMiddleware(
     RequestDelegate next,
     RequestContextSettings settings,
     TraceContextPropagator propagator,
-    RequestLogScope logScope,
     ILogger<RequestContextMiddleware> logger)
 {
     internal const string ActivitySourceName = "ContextMiddleware.AspNetCore";
@@ -61,7 +60,6 @@ internal sealed class RequestContextMiddleware(
                 RequestContext.User, (ICurrentUser)state);
         }
 
-        using var scope = settings.LoggingScope ? logger.BeginScope(logScope) : null;
         try
         {
             await next(context);

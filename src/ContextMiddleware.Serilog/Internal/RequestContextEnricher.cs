@@ -45,7 +45,14 @@ internal sealed class RequestContextEnricher : ILogEventEnricher
         }
 
         var request = PropertiesOf(requestId, trace);
-        Add(logEvent, request.RequestId);
+
+        // The request id replaces a same-named property: ASP.NET Core's hosting scope, which Serilog's provider turns
+        // into properties, carries the TraceIdentifier read before any middleware ran under the name RequestId.
+        if (request.RequestId is { } requestIdProperty)
+        {
+            logEvent.AddOrUpdateProperty(requestIdProperty);
+        }
+
         Add(logEvent, request.TraceId);
         Add(logEvent, request.SpanId);
 
