@@ -95,10 +95,11 @@ public sealed class RequestContextOptions
     public bool TraceResponse { get; set; }
 
     /// <summary>
-    /// Gets or sets a value indicating whether a Microsoft.Extensions.Logging scope with RequestId, UserId and
-    /// UserName is open while a request (and an <see cref="IBackgroundWorkQueue"/> item) runs, so that plain
-    /// <c>ILogger</c> output (JSON console with <c>IncludeScopes</c>, OpenTelemetry logs) carries them. TraceId and
-    /// SpanId are added only where the framework's own Activity scope would not write the same ids.
+    /// Gets or sets a value indicating whether Microsoft.Extensions.Logging events written while a request's context is
+    /// current carry a request scope with RequestId, UserId and UserName (and TraceId and SpanId where the framework's
+    /// own Activity scope would not write the same ids), so that plain <c>ILogger</c> output (JSON console with
+    /// <c>IncludeScopes</c>, OpenTelemetry logs) shows them. Nothing is pushed per request: the scope is reported by
+    /// the logger factory's scope provider.
     /// </summary>
     /// <value>Default: <see langword="true"/>.</value>
     public bool LoggingScope { get; set; } = true;
