@@ -150,7 +150,6 @@ public static class RequestContextServiceCollectionExtensions
 
         if (!services.Any(descriptor => descriptor.ServiceType == typeof(BackgroundWorkQueue)))
         {
-            services.AddRequestContext();
             services.AddSingleton(provider => new BackgroundWorkQueue(provider.GetRequiredService<ILogger<BackgroundWorkQueue>>(), capacity));
             services.AddSingleton<IBackgroundWorkQueue>(static provider => provider.GetRequiredService<BackgroundWorkQueue>());
             services.AddSingleton<IHostedService>(static provider => provider.GetRequiredService<BackgroundWorkQueue>());

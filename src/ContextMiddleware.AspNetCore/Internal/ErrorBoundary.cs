@@ -22,14 +22,12 @@ internal sealed class ErrorBoundary(RequestDelegate next)
             await next(context);
         }
         catch (Exception exception) when (!context.Response.HasStarted &&
-            context.Features.Get<IHttpRequestIdentifierFeature>() is RequestState { Settings.LogUnhandledExceptions: true } state)
+            context.Features.Get<IHttpRequestIdentifierFeature>() is RequestState { Settings.LogUnhandledExceptions: true })
         {
+            // Clear keeps the OnStarting callbacks: the middleware's writes the request id (and traceresponse) when
+            // this 500 starts.
             context.Response.Clear();
             context.Response.StatusCode = StatusCodes.Status500InternalServerError;
-            if (state.Settings.ResponseHeader is { } header)
-            {
-                context.Response.Headers[header] = state.RequestId;
-            }
 
             if (context.Features.Get<IHttpActivityFeature>()?.Activity is { } activity)
             {
