@@ -8,6 +8,10 @@ namespace ContextMiddleware.AspNetCore;
 /// Register it with <c>AddRequestContextBackgroundQueue()</c>; a hosted service runs the items one at a time.
 /// </summary>
 /// <remarks>
+/// Each item runs under an Activity of its own (<c>ContextMiddleware.AspNetCore.BackgroundWork</c>, source
+/// <c>ContextMiddleware.AspNetCore</c>), a child of its request's span: whatever reads <c>Activity.Current</c>
+/// (Serilog's <c>{TraceId}</c>, the logging Activity scope, the <c>traceparent</c> of outgoing calls) stays in the
+/// request's trace, and OpenTelemetry exports the item as a span when the source is added.
 /// The same pattern works with any queue: capture <see cref="Context.CopyCurrent"/> when enqueuing, store it with
 /// the item, and run the item with <c>await context.Run(() =&gt; HandleAsync(item))</c> when dequeuing.
 /// </remarks>

@@ -177,6 +177,50 @@ public class PropagationTests
         Assert.Equal(("req-job", traceId, "user-job"), (log.RequestId, log.TraceId, log.UserId));
     }
 
+    [Fact]
+    public async Task BackgroundQueue_JobRunsUnderAChildActivityOfItsRequest_AndItsCallsStayInTheTrace()
+    {
+        await using var b = await StartServiceBAsync();
+        var done = new TaskCompletionSource<(string? TraceId, string? ParentSpanId, string? Name, BView B)>(
+            TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var a = await TestApp.StartAsync(
+            app =>
+            {
+                app.UseRequestContext();
+                app.MapPost("/jobs", async (IBackgroundWorkQueue queue, IHttpClientFactory factory) =>
+                {
+                    await queue.QueueAsync(async stopping =>
+                    {
+                        var activity = System.Diagnostics.Activity.Current;
+                        var seen = (activity?.TraceId.ToHexString(), activity?.ParentSpanId.ToHexString(), activity?.OperationName);
+                        var view = await factory.CreateClient("b").GetFromJsonAsync<BView>("/b", stopping);
+                        done.SetResult((seen.Item1, seen.Item2, seen.Item3, view!));
+                    });
+                    return RequestContext.Trace.Get()!.ToString();
+                });
+            },
+            builder =>
+            {
+                builder.Services.AddRequestContextBackgroundQueue();
+                builder.Services.AddHttpClient("b", client => client.BaseAddress = b.BaseAddress).AddRequestContextPropagation();
+            },
+            kestrel: true);
+
+        var request = new HttpRequestMessage(HttpMethod.Post, "/jobs");
+        request.Headers.Add("X-Request-ID", "req-job");
+        var traceparent = await (await a.Client.SendAsync(request)).Content.ReadAsStringAsync();
+        var (traceId, parentSpanId, name, view) = await done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var requestTraceId = traceparent.Split('-')[1];
+        var requestSpanId = traceparent.Split('-')[2];
+        Assert.Equal(requestTraceId, traceId);                   // the job's Activity is in the request's trace,
+        Assert.Equal(requestSpanId, parentSpanId);               // a child of the request's span
+        Assert.Equal("ContextMiddleware.AspNetCore.BackgroundWork", name);
+        Assert.Equal("req-job", view.RequestId);                 // its outgoing call carries the request's id
+        Assert.Equal(requestTraceId, view.TraceId);              // and the request's trace
+        Assert.Equal(requestTraceId, view.TraceParentHeader.Split('-')[1]);
+    }
+
     private static Task<TestApp> StartServiceBAsync() =>
         TestApp.StartAsync(
             app =>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -25,9 +26,11 @@ internal sealed partial class BackgroundWorkQueue(ILogger<BackgroundWorkQueue> l
         }
     }
 
-    // Runs inside the item's context, so the failure is logged with the request's ids.
+    // Runs inside the item's context, so the failure is logged with the request's ids. The item gets an Activity of
+    // its own, a child of its request's span: the work's logs and outgoing calls stay in the request's trace.
     private async Task RunAsync(Func<CancellationToken, Task> work, CancellationToken stoppingToken)
     {
+        using var activity = ContextActivities.StartBackgroundWork();
         try
         {
             await work(stoppingToken);
@@ -37,6 +40,7 @@ internal sealed partial class BackgroundWorkQueue(ILogger<BackgroundWorkQueue> l
         }
         catch (Exception exception)
         {
+            activity?.SetStatus(ActivityStatusCode.Error, exception.GetType().Name);
             LogWorkFailed(logger, exception);
         }
     }

@@ -19,10 +19,6 @@ internal sealed class RequestContextMiddleware(
     TraceContextPropagator propagator,
     ILogger<RequestContextMiddleware> logger)
 {
-    internal const string ActivitySourceName = "ContextMiddleware.AspNetCore";
-    internal const string ActivityName = "ContextMiddleware.AspNetCore.Request";
-    private static readonly ActivitySource s_activitySource = new(ActivitySourceName);
-
     public async Task InvokeAsync(HttpContext context)
     {
         var startedActivity = EnsureActivity(context);
@@ -183,22 +179,9 @@ internal sealed class RequestContextMiddleware(
             ActivityContext.TryParse(traceParent, traceState, isRemote: true, out parent);
         }
 
-        var activity = s_activitySource.StartActivity(ActivityName, ActivityKind.Server, parent);
-        if (activity is null)
-        {
-            // Nobody listens to our source: start a plain Activity, so the ids exist all the same.
-            activity = new Activity(ActivityName);
-            if (parent != default)
-            {
-                activity.SetParentId(parent.TraceId, parent.SpanId, parent.TraceFlags);
-                activity.TraceStateString = parent.TraceState;
-            }
-
-            activity.Start();
-        }
-
+        var activity = ContextActivities.Start(ContextActivities.RequestActivityName, ActivityKind.Server, parent);
         context.Features.Set<IHttpActivityFeature>(new ActivityFeature(activity));
-        Log.StartedActivity(logger, ActivityName);
+        Log.StartedActivity(logger, ContextActivities.RequestActivityName);
         return activity;
     }
 
