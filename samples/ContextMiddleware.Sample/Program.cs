@@ -1,13 +1,29 @@
 using ContextMiddleware.Sample;
+using ContextMiddleware.Sample.Demo;
 
-// The engine demo reproduces the guide's examples. The ASP.NET Core sample arrives with the middleware.
-var command = args.Length > 0 ? args[0] : "engine-demo";
-switch (command)
+// dotnet run --project samples/ContextMiddleware.Sample                 serves the API and prints curl commands to try
+// dotnet run --project samples/ContextMiddleware.Sample -- demo         self-running demo: two concurrent requests, then exits
+// dotnet run --project samples/ContextMiddleware.Sample -- engine-demo  the guide's examples on the bare engine
+switch (args is [var first, ..] && !first.StartsWith('-') ? first : "serve")
 {
+    case "serve":
+        break;
+    case "demo":
+        return await SampleDemo.RunAsync(Console.Out);
     case "engine-demo":
         await EngineDemo.RunAsync(Console.Out);
         return 0;
     default:
-        Console.Error.WriteLine($"Unknown command '{command}'. Usage: dotnet run --project samples/ContextMiddleware.Sample [-- engine-demo]");
+        Console.Error.WriteLine(
+            $"Unknown command '{args[0]}'. Usage: dotnet run --project samples/ContextMiddleware.Sample [-- demo | engine-demo]");
         return 2;
 }
+
+var builder = WebApplication.CreateBuilder(args);
+SampleApp.ConfigureServices(builder);
+
+var app = builder.Build();
+SampleApp.Configure(app);
+app.Lifetime.ApplicationStarted.Register(() => TryCommands.Write(Console.Out, app));
+await app.RunAsync();
+return 0;
