@@ -9,7 +9,7 @@ switch (args is [var first, ..] && !first.StartsWith('-') ? first : "serve")
     case "serve":
         break;
     case "demo":
-        return await SampleDemo.RunAsync(Console.Out);
+        return await SampleDemo.RunAsync(Console.Out, args[1..]);
     case "engine-demo":
         await EngineDemo.RunAsync(Console.Out);
         return 0;

@@ -92,13 +92,64 @@ public class OpenTelemetryTests
         }
     }
 
-    private static async Task<Activity?> WaitForServerSpanAsync(List<Activity> spans, string traceId)
+    [Fact]
+    public async Task BackgroundWorkItem_IsExportedAsAChildSpanOfItsRequest_WhenTheSourceIsAdded()
+    {
+        var spans = new List<Activity>();
+        var ran = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var app = await TestApp.StartAsync(
+            app =>
+            {
+                app.UseRequestContext();
+                app.MapPost("/jobs", async (IBackgroundWorkQueue queue) =>
+                {
+                    await queue.QueueAsync(_ =>
+                    {
+                        ran.SetResult();
+                        return Task.CompletedTask;
+                    });
+                    return RequestContext.Trace.Get()!.SpanId;
+                });
+            },
+            builder =>
+            {
+                builder.Services.AddRequestContextBackgroundQueue();
+                builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing
+                    .AddAspNetCoreInstrumentation()
+                    .AddSource("ContextMiddleware.AspNetCore")
+                    .AddInMemoryExporter(spans));
+            },
+            kestrel: true);
+
+        var requestSpanId = await (await app.Client.PostAsync("/jobs", null)).Content.ReadAsStringAsync();
+        await ran.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var server = await WaitForServerSpanAsync(spans, traceId: null);
+        Activity? job = null;
+        for (var attempt = 0; attempt < 100 && job is null; attempt++)
+        {
+            lock (spans)
+            {
+                job = spans.FirstOrDefault(span => span.OperationName == "ContextMiddleware.AspNetCore.BackgroundWork");
+            }
+
+            await Task.Delay(job is null ? 50 : 0);
+        }
+
+        Assert.NotNull(server);
+        Assert.NotNull(job);
+        Assert.Equal(requestSpanId, server.SpanId.ToHexString());
+        Assert.Equal(server.TraceId, job.TraceId);
+        Assert.Equal(server.SpanId, job.ParentSpanId);
+        Assert.Equal(ActivityKind.Internal, job.Kind);
+    }
+
+    private static async Task<Activity?> WaitForServerSpanAsync(List<Activity> spans, string? traceId)
     {
         for (var attempt = 0; attempt < 100; attempt++)
         {
             lock (spans)
             {
-                if (spans.FirstOrDefault(span => span.Kind == ActivityKind.Server && span.TraceId.ToHexString() == traceId) is { } span)
+                if (spans.FirstOrDefault(span => span.Kind == ActivityKind.Server && (traceId is null || span.TraceId.ToHexString() == traceId)) is { } span)
                 {
                     return span;
                 }

@@ -15,7 +15,7 @@ public partial class CommandTests
     {
         using var output = new StringWriter();
 
-        var exitCode = await SampleDemo.RunAsync(output);
+        var exitCode = await SampleDemo.RunAsync(output, []);
 
         var text = output.ToString();
         Assert.True(exitCode == 0, text);

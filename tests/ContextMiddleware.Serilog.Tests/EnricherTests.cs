@@ -203,6 +203,33 @@ public class EnricherTests
     }
 
     [Fact]
+    public void TextTemplate_TraceIdTokenIsTheEventsActivity_ARenamedPropertyShowsTheContextsTraceWithoutOne()
+    {
+        // A message consumer: the context was extracted from a message and is run without any Activity.
+        var captured = new List<LogEvent>();
+        using var logger = new LoggerConfiguration()
+            .Enrich.WithRequestContext(options => options.TraceIdPropertyName = "RequestTraceId")
+            .WriteTo.Sink(new Capture(captured))
+            .CreateLogger();
+        var trace = new TraceContext("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", null, sampled: true, null);
+        var context = new Context();
+        context.Run(() =>
+        {
+            RequestContext.RequestId.Set("msg-1");
+            RequestContext.Trace.Set(trace);
+            Assert.Null(System.Diagnostics.Activity.Current);
+            logger.Information("Handling a message");
+        });
+        var rendered = new StringWriter();
+
+        new global::Serilog.Formatting.Display.MessageTemplateTextFormatter("{RequestId}|{TraceId}|{RequestTraceId}")
+            .Format(Assert.Single(captured), rendered);
+
+        // Serilog 4 renders {TraceId} from the event's own trace id (its Activity), never from a property.
+        Assert.Equal("msg-1||4bf92f3577b34da6a3ce929d0e0e4736", rendered.ToString());
+    }
+
+    [Fact]
     public void Arguments_AreChecked()
     {
         var configuration = new LoggerConfiguration();

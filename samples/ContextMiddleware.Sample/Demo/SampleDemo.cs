@@ -21,14 +21,16 @@ internal static class SampleDemo
         new("req-456", OrderId: 1002, UserId: "alice"),
     ];
 
-    public static async Task<int> RunAsync(TextWriter output)
+    /// <param name="output">Where the demo writes.</param>
+    /// <param name="args">More settings, as on the command line (<c>--Sample:JsonLogFile=logs/demo.json</c>).</param>
+    public static async Task<int> RunAsync(TextWriter output, string[] args)
     {
         var sink = new DemoLogSink(output);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             // The sample's own settings (appsettings*.json are copied next to the program), on a free loopback port,
             // with the demo's sink in place of the console sink.
-            Args = ["--urls=http://127.0.0.1:0", $"--{SampleApp.SectionName}:ConsoleLog=false"],
+            Args = [.. args, "--urls=http://127.0.0.1:0", $"--{SampleApp.SectionName}:ConsoleLog=false"],
             EnvironmentName = Environments.Development,
             ContentRootPath = AppContext.BaseDirectory,
         });

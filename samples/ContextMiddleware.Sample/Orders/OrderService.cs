@@ -22,7 +22,7 @@ internal sealed class OrderService(
         logger.LogInformation("Handling order {OrderId}", orderId);
 
         var customer = await users.FetchUserDataAsync(cancellationToken);                 // nested async call
-        var amount = 10m + orderId % 90;
+        var amount = 10.50m + orderId % 90;
         var payment = await payments.ProcessPaymentAsync(orderId, amount, cancellationToken); // outgoing HTTP call
         var reserved = await inventory.ReserveAsync(orderId, Items, cancellationToken);   // Task.WhenAll, in parallel
 
