@@ -142,6 +142,21 @@ public class WalkthroughTests
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("{\"orderId\":1,\"amount\":-5}")]
+    [InlineData("{\"orderId\":\"one\"}")]
+    [InlineData("not json")]
+    public async Task PaymentService_WithABadBody_Is400_NeverAServerError(string body)
+    {
+        await using var sample = new SampleFactory();
+
+        var response = await sample.CreateClient().PostAsync(
+            "/payments", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Single(response.Headers.GetValues("X-Request-ID"));
+    }
+
     [Fact]
     public async Task JsonLogFile_HoldsEveryEvent_WithTheRequestsProperties()
     {
