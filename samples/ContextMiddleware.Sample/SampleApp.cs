@@ -56,6 +56,9 @@ internal static class SampleApp
     public static void Configure(WebApplication app)
     {
         app.UseRequestContext();          // first: everything after it, request logging included, sees the context
+
+        // One "HTTP GET /orders/1001 responded 200" line per request, in the request's context. It is told the host's
+        // logger because the static Log.Logger is left alone (preserveStaticLogger above).
         app.UseSerilogRequestLogging(options => options.Logger = app.Services.GetRequiredService<global::Serilog.ILogger>());
         app.UseAuthentication();
         app.UseAuthorization();
