@@ -43,7 +43,7 @@ internal sealed class DevTokenIssuer(IConfiguration configuration, IHostEnvironm
     public static Results<ContentHttpResult, ValidationProblem> Endpoint(DevTokenIssuer issuer, string? user, string? name)
     {
         user ??= "alice";
-        name ??= user.Length > 0 ? char.ToUpperInvariant(user[0]) + user[1..] : user;
+        name ??= DefaultName(user);
         if (!IsPlain(user) || !IsPlain(name))
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>
@@ -54,6 +54,10 @@ internal sealed class DevTokenIssuer(IConfiguration configuration, IHostEnvironm
 
         return TypedResults.Text(issuer.Issue(user, name));
     }
+
+    /// <summary>The name a token gets when none is given: the user id, capitalised (alice: Alice).</summary>
+    public static string DefaultName(string userId) =>
+        userId.Length > 0 ? char.ToUpperInvariant(userId[0]) + userId[1..] : userId;
 
     private static bool IsPlain(string value) =>
         value.Length is > 0 and <= 32 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');

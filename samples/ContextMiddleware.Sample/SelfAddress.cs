@@ -9,28 +9,30 @@ namespace ContextMiddleware.Sample;
 /// </summary>
 internal sealed class SelfAddress(IServer server, IConfiguration configuration)
 {
-    public Uri PaymentsBaseAddress
+    private Uri? _paymentsBaseAddress;
+
+    /// <summary>Found once, on the first call (the server listens by then); a typed client asks on every request.</summary>
+    public Uri PaymentsBaseAddress => _paymentsBaseAddress ??= Find();
+
+    private Uri Find()
     {
-        get
+        if (configuration[$"{SampleApp.SectionName}:PaymentsBaseAddress"] is { Length: > 0 } configured)
         {
-            if (configuration[$"{SampleApp.SectionName}:PaymentsBaseAddress"] is { Length: > 0 } configured)
-            {
-                return new Uri(configured, UriKind.Absolute);
-            }
-
-            var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-            var address = addresses.FirstOrDefault(a => a.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
-                ?? addresses.FirstOrDefault()
-                ?? throw new InvalidOperationException(
-                    $"The payment call needs an address: the server listens on none; set {SampleApp.SectionName}:PaymentsBaseAddress.");
-            var uri = new UriBuilder(address.Replace("://+", "://127.0.0.1", StringComparison.Ordinal)
-                .Replace("://*", "://127.0.0.1", StringComparison.Ordinal));
-            if (uri.Host is "0.0.0.0" or "[::]")
-            {
-                uri.Host = "127.0.0.1";
-            }
-
-            return uri.Uri;
+            return new Uri(configured, UriKind.Absolute);
         }
+
+        var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var address = addresses.FirstOrDefault(a => a.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+            ?? addresses.FirstOrDefault()
+            ?? throw new InvalidOperationException(
+                $"The payment call needs an address: the server listens on none; set {SampleApp.SectionName}:PaymentsBaseAddress.");
+        var uri = new UriBuilder(address.Replace("://+", "://127.0.0.1", StringComparison.Ordinal)
+            .Replace("://*", "://127.0.0.1", StringComparison.Ordinal));
+        if (uri.Host is "0.0.0.0" or "[::]")
+        {
+            uri.Host = "127.0.0.1";
+        }
+
+        return uri.Uri;
     }
 }

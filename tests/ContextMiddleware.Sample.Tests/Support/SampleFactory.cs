@@ -44,7 +44,7 @@ public sealed class SampleFactory : WebApplicationFactory<Program>
 
     /// <summary>A development token, minted by the sample's own issuer.</summary>
     public string Token(string userId) =>
-        Services.GetRequiredService<DevTokenIssuer>().Issue(userId, char.ToUpperInvariant(userId[0]) + userId[1..]);
+        Services.GetRequiredService<DevTokenIssuer>().Issue(userId, DevTokenIssuer.DefaultName(userId));
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
