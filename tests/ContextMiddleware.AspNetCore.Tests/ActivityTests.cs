@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
-using ContextMiddleware.AspNetCore.Tests.Support;
+using ContextMiddleware.Testing;
 
 namespace ContextMiddleware.AspNetCore.Tests;
 

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
-using ContextMiddleware.AspNetCore.Tests.Support;
+using ContextMiddleware.Testing;
 using Microsoft.Extensions.Primitives;
 
 namespace ContextMiddleware.AspNetCore.Tests;

@@ -1,6 +1,6 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using ContextMiddleware.AspNetCore.Tests.Support;
+using ContextMiddleware.Testing;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Hosting;
 

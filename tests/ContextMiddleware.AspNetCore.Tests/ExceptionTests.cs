@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
-using ContextMiddleware.AspNetCore.Tests.Support;
+using ContextMiddleware.Testing;
 using Microsoft.Extensions.Logging;
 
 namespace ContextMiddleware.AspNetCore.Tests;

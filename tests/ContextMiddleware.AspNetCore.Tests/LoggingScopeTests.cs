@@ -1,8 +1,8 @@
 using System.Text.Json;
-using ContextMiddleware.AspNetCore.Tests.Support;
+using ContextMiddleware.Testing;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Logging;
-using static ContextMiddleware.AspNetCore.Tests.Support.JsonConsoleCapture;
+using static ContextMiddleware.Testing.JsonConsoleCapture;
 
 namespace ContextMiddleware.AspNetCore.Tests;
 

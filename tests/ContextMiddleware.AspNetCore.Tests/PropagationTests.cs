@@ -1,6 +1,6 @@
 using System.Net.Http.Json;
 using System.Threading.Channels;
-using ContextMiddleware.AspNetCore.Tests.Support;
+using ContextMiddleware.Testing;
 using Microsoft.Extensions.Logging;
 
 namespace ContextMiddleware.AspNetCore.Tests;

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using ContextMiddleware.AspNetCore.Tests.Support;
+using ContextMiddleware.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -322,22 +322,6 @@ public partial class RequestIdTests
         Assert.True(response.Headers.Contains("traceresponse"));
     }
 
-    [Theory]
-    [InlineData("10.0.0.0/8", true)]
-    [InlineData("2001:db8::/32", true)]
-    [InlineData("192.0.2.7", true)]
-    [InlineData("10.0.0.0/33", false)]
-    [InlineData("not-an-ip", false)]
-    [InlineData("", false)]
-    public void Validator_TrustedNetworks(string network, bool valid)
-    {
-        var options = new RequestContextOptions { TrustedNetworks = [network] };
-
-        var result = new RequestContextOptionsValidator().Validate(null, options);
-
-        Assert.Equal(valid, result.Succeeded);
-    }
-
     [Fact]
     public void UseRequestContext_WithoutAddRequestContext_ThrowsNamingTheFix()
     {
@@ -353,7 +337,9 @@ public partial class RequestIdTests
     public void Extensions_NullArguments_Throw()
     {
         Assert.Throws<ArgumentNullException>("services", () => RequestContextServiceCollectionExtensions.AddRequestContext(null!));
-        Assert.Throws<ArgumentNullException>("services", () => RequestContextServiceCollectionExtensions.AddRequestContextBackgroundQueue(null!));
+        Assert.Throws<ArgumentNullException>("services", () => RequestContextCoreServiceCollectionExtensions.AddRequestContextCore(null!));
+        Assert.Throws<ArgumentNullException>("services", () => RequestContextCoreServiceCollectionExtensions.AddRequestContextBackgroundQueue(null!));
+        Assert.Throws<ArgumentNullException>("configure", () => new ServiceCollection().AddRequestContextBackgroundQueue(null!));
         Assert.Throws<ArgumentNullException>("app", () => RequestContextApplicationBuilderExtensions.UseRequestContext(null!));
         Assert.Throws<ArgumentNullException>("builder", () => RequestContextHttpClientBuilderExtensions.AddRequestContextPropagation(null!));
     }

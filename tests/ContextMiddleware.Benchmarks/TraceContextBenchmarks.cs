@@ -2,8 +2,8 @@ using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using ContextMiddleware.AspNetCore;
-using ContextMiddleware.AspNetCore.Internal;
-using Microsoft.Extensions.Logging.Abstractions;
+using ContextMiddleware.AspNetCore.Internal.Options;
+using ContextMiddleware.AspNetCore.Internal.Tracing;
 
 namespace ContextMiddleware.Benchmarks;
 
@@ -27,8 +27,7 @@ public class TraceContextBenchmarks
         };
 
     private readonly DistributedContextPropagator _runtime = DistributedContextPropagator.CreateDefaultPropagator();
-    private readonly TraceContextPropagator _ours = new(
-        new RequestContextSettings(new RequestContextOptions()), NullLogger<TraceContextPropagator>.Instance);
+    private readonly W3CTraceContextPropagator _ours = new(new RequestContextSettings(new RequestContextOptions()));
 
     private readonly Dictionary<string, string> _headers = new()
     {

@@ -1,14 +1,14 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using ContextMiddleware.AspNetCore;
-using ContextMiddleware.AspNetCore.Tests.Support;
+using ContextMiddleware.Testing;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using ILogger = Microsoft.Extensions.Logging.ILogger;
 using Serilog;
 using Serilog.Events;
-using static ContextMiddleware.Serilog.Tests.SerilogOutput;
+using static ContextMiddleware.Testing.SerilogOutput;
 
 namespace ContextMiddleware.Serilog.Tests;
 

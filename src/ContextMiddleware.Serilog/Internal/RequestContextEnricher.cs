@@ -1,4 +1,4 @@
-using System.Security.Claims;
+using System.Runtime.CompilerServices;
 using ContextMiddleware.AspNetCore;
 using Serilog.Core;
 using Serilog.Events;
@@ -6,11 +6,13 @@ using Serilog.Events;
 namespace ContextMiddleware.Serilog.Internal;
 
 /// <summary>
-/// Adds the request's ids and user to each event. The properties of a request are made once and kept on its
-/// <see cref="TraceContext"/> (one per request), so enriching an event allocates nothing while they do not change.
+/// Adds the request's ids and user to each event. The properties of a request are made for its first event and kept,
+/// keyed by the request's <see cref="TraceContext"/> (one per request) in a table of this enricher's own that holds
+/// them no longer than the request's context lives, so enriching an event allocates nothing while they do not change.
 /// </summary>
 internal sealed class RequestContextEnricher : ILogEventEnricher
 {
+    private readonly ConditionalWeakTable<TraceContext, RequestProperties> _requests = [];
     private readonly string? _requestId;
     private readonly string? _traceId;
     private readonly string? _spanId;
@@ -62,15 +64,16 @@ internal sealed class RequestContextEnricher : ILogEventEnricher
         }
 
         var current = RequestContext.User.Get();
-        var principal = current.Principal;
+        var (userId, userName) = (current.Id, current.Name);
         var user = request.User;
-        if (user is null || !ReferenceEquals(user.Principal, principal))
+        if (user is null || !ReferenceEquals(user.IdValue, userId) || !ReferenceEquals(user.NameValue, userName))
         {
             // Authentication ran (or the user changed) since the last event of this request.
             user = new UserProperties(
-                principal,
-                _userId is not null && current.Id is { } id ? Property(_userId, id) : null,
-                _userName is not null && current.Name is { } name ? Property(_userName, name) : null);
+                userId,
+                userName,
+                _userId is not null && userId is not null ? Property(_userId, userId) : null,
+                _userName is not null && userName is not null ? Property(_userName, userName) : null);
             request.User = user;
         }
 
@@ -80,21 +83,19 @@ internal sealed class RequestContextEnricher : ILogEventEnricher
 
     private RequestProperties PropertiesOf(string? requestId, TraceContext? trace)
     {
-        if (trace?.LogCache is RequestProperties cached && ReferenceEquals(cached.Owner, this) &&
-            ReferenceEquals(cached.RequestIdValue, requestId))
+        if (trace is not null && _requests.TryGetValue(trace, out var cached) && ReferenceEquals(cached.RequestIdValue, requestId))
         {
             return cached;
         }
 
         var created = new RequestProperties(
-            this,
             requestId,
             _requestId is not null && requestId is not null ? Property(_requestId, requestId) : null,
             _traceId is not null && trace is not null ? Property(_traceId, trace.TraceId) : null,
             _spanId is not null && trace is not null ? Property(_spanId, trace.SpanId) : null);
         if (trace is not null)
         {
-            trace.LogCache = created; // a race only makes the same properties twice
+            _requests.AddOrUpdate(trace, created); // a race only makes the same properties twice
         }
 
         return created;
@@ -114,11 +115,9 @@ internal sealed class RequestContextEnricher : ILogEventEnricher
 
     /// <summary>The properties of one request, made by one enricher.</summary>
     private sealed class RequestProperties(
-        RequestContextEnricher owner, string? requestIdValue, LogEventProperty? requestId, LogEventProperty? traceId, LogEventProperty? spanId)
+        string? requestIdValue, LogEventProperty? requestId, LogEventProperty? traceId, LogEventProperty? spanId)
     {
         private UserProperties? _user;
-
-        public RequestContextEnricher Owner { get; } = owner;
 
         public string? RequestIdValue { get; } = requestIdValue;
 
@@ -135,6 +134,6 @@ internal sealed class RequestContextEnricher : ILogEventEnricher
         }
     }
 
-    /// <summary>The user properties for one principal.</summary>
-    private sealed record UserProperties(ClaimsPrincipal Principal, LogEventProperty? Id, LogEventProperty? Name);
+    /// <summary>The user properties for one user id and name (the user's own strings, compared by reference).</summary>
+    private sealed record UserProperties(string? IdValue, string? NameValue, LogEventProperty? Id, LogEventProperty? Name);
 }

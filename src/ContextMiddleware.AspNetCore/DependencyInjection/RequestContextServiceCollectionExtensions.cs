@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using ContextMiddleware.AspNetCore;
+using ContextMiddleware.AspNetCore.Internal.Options;
+using ContextMiddleware.AspNetCore.Internal.Pipeline;
+using ContextMiddleware.AspNetCore.Internal.Tracing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers ContextMiddleware's request context services for ASP.NET Core.</summary>
+public static class RequestContextServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the services of <c>UseRequestContext()</c>: everything <c>AddRequestContextCore()</c> adds (options bound
+    /// from the <c>"RequestContext"</c> configuration section and then <paramref name="configure"/>, validated at
+    /// startup; <see cref="ICurrentUser"/>, <see cref="IRequestContext"/>, <see cref="IRequestContextPropagator"/>, the
+    /// logging request scope), the <c>requestId</c> of ProblemDetails, and the W3C Trace Context propagator through
+    /// which ASP.NET Core's hosting reads each request's trace headers, with the trust policy, in place of the
+    /// runtime's. Nothing changes in the request pipeline until <c>UseRequestContext()</c> is called. Calling it again
+    /// only adds <paramref name="configure"/>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Configures the options after configuration binding.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddRequestContext(this IServiceCollection services, Action<RequestContextOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddRequestContextCore(configure);
+
+        if (!services.Any(descriptor => descriptor.ServiceType == typeof(HttpRequestContexts)))
+        {
+            services.TryAddSingleton<HttpSettings>();
+            services.TryAddSingleton<HttpRequestContexts>();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, RequestContextStartupFilter>());
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RequestContextOptions>, HostingOptionsValidator>());
+
+            // Hosting extracts each request's trace context through the DistributedContextPropagator service.
+            services.TryAddSingleton(static provider => new HostingTraceContextPropagator(
+                provider.GetRequiredService<W3CTraceContextPropagator>(),
+                provider.GetRequiredService<IRequestContextTrustPolicy>(),
+                provider.GetRequiredService<ILogger<HostingTraceContextPropagator>>(),
+                provider.GetService<IHttpContextAccessor>()));
+            services.Replace(ServiceDescriptor.Singleton<DistributedContextPropagator>(
+                static provider => provider.GetRequiredService<HostingTraceContextPropagator>()));
+
+            services.AddOptions<ProblemDetailsOptions>()
+                .PostConfigure<HttpSettings>(static (options, settings) =>
+                {
+                    if (!settings.AddRequestIdToProblemDetails)
+                    {
+                        return;
+                    }
+
+                    var previous = options.CustomizeProblemDetails;
+                    options.CustomizeProblemDetails = context =>
+                    {
+                        previous?.Invoke(context);
+                        if (RequestContext.RequestId.Get() is { } requestId)
+                        {
+                            context.ProblemDetails.Extensions.TryAdd("requestId", requestId);
+                        }
+                    };
+                });
+        }
+
+        // Under TrustedNetworks the propagator finds the caller's address through IHttpContextAccessor, because hosting
+        // extracts trace headers before any middleware runs. The accessor costs every request an ExecutionContext
+        // write, so it is added only when the configuration known now asks for it; the validator names the fix when
+        // configuration added later does.
+        if (TraceTrustOf(services, configure) == RequestContextTrust.TrustedNetworks)
+        {
+            services.AddHttpContextAccessor();
+        }
+
+        return services;
+    }
+
+    /// <summary>
+    /// The app's configuration, as registered so far: an instance, or the host builders' factory that returns their
+    /// configuration without using the provider (asked with an empty one; anything else is not guessed at).
+    /// </summary>
+    private static IConfiguration? ConfigurationOf(IServiceCollection services)
+    {
+        var descriptor = services.LastOrDefault(descriptor => descriptor.ServiceType == typeof(IConfiguration) && !descriptor.IsKeyedService);
+        if (descriptor?.ImplementationInstance is IConfiguration instance)
+        {
+            return instance;
+        }
+
+        if (descriptor?.ImplementationFactory is { } factory)
+        {
+            try
+            {
+                using var empty = new ServiceCollection().BuildServiceProvider();
+                return factory(empty) as IConfiguration;
+            }
+            catch (InvalidOperationException)
+            {
+                return null;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The trace-header trust the configuration registered so far and <paramref name="configure"/> give.</summary>
+    private static RequestContextTrust TraceTrustOf(IServiceCollection services, Action<RequestContextOptions>? configure)
+    {
+        var probe = new RequestContextOptions();
+        if (ConfigurationOf(services) is { } configuration)
+        {
+            configuration.GetSection(RequestContextOptions.SectionName).Bind(probe);
+        }
+
+        configure?.Invoke(probe);
+        return probe.IncomingTraceContext ?? probe.IncomingRequestIds;
+    }
+}

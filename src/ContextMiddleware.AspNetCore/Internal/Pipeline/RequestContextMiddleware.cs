@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using ContextMiddleware.AspNetCore.Internal.Logging;
+using ContextMiddleware.AspNetCore.Internal.Tracing;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace ContextMiddleware.AspNetCore.Internal.Pipeline;
+
+/// <summary>
+/// The outermost middleware of a request: begins the request's context when hosting did not (no Activity), answers
+/// 400 to a rejected request id, answers an exception that escaped every other middleware with a logged 500 that
+/// carries the request id, and at the end lets the request's user go of the <see cref="HttpContext"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <see cref="InvokeAsync"/> is an async method on purpose: .NET restores the caller's ExecutionContext when it returns,
+/// so a context begun here ends with the request and can never bleed into the next one on the connection.
+/// </para>
+/// <para>
+/// Being outermost, it sees an exception only when nothing else handled it (<c>UseExceptionHandler</c> and the
+/// developer exception page log and answer their own), so the exception is logged once. An exception after the
+/// response started is left to the server, which logs it and aborts the response; a request the client abandoned is
+/// logged at Debug and answered 499, as ASP.NET Core's exception handler does.
+/// </para>
+/// </remarks>
+internal sealed class RequestContextMiddleware(
+    RequestDelegate next,
+    HttpRequestContexts contexts,
+    HttpSettings settings,
+    W3CTraceContextPropagator w3c,
+    IRequestContextTrustPolicy trust,
+    ILogger<RequestContextMiddleware> logger)
+{
+    private const string RequestActivityName = "ContextMiddleware.AspNetCore.Request";
+    private static readonly ActivitySource s_source = new("ContextMiddleware.AspNetCore");
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        Activity? startedActivity = null;
+        if (context.Features.Get<HttpCall>() is not { } call)
+        {
+            startedActivity = StartActivity(context);
+            call = contexts.Begin(context, startedActivity);
+        }
+
+        try
+        {
+            if (call.Rejection is { } rejection)
+            {
+                await RejectAsync(context, rejection);
+                return;
+            }
+
+            await next(context);
+        }
+        catch (Exception exception) when (settings.HandleUnhandledExceptions && !context.Response.HasStarted)
+        {
+            Answer(context, exception);
+        }
+        finally
+        {
+            call.End();
+            startedActivity?.Stop();
+        }
+    }
+
+    private void Answer(HttpContext context, Exception exception)
+    {
+        if (exception is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
+        {
+            HttpLog.RequestAborted(logger);
+            context.Response.StatusCode = StatusCodes.Status499ClientClosedRequest;
+            return;
+        }
+
+        // The exception handler logs an exception it could not handle before it throws it again; do not log it twice.
+        if (context.Features.Get<IExceptionHandlerFeature>()?.Error != exception)
+        {
+            HttpLog.UnhandledException(logger, exception);
+        }
+
+        // Clear keeps the OnStarting callbacks: the request id (and traceresponse) are written when this 500 starts.
+        context.Response.Clear();
+        context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+
+        var errorType = exception.GetType().FullName;
+        if (context.Features.Get<IHttpMetricsTagsFeature>() is { } metrics && !metrics.Tags.Any(static tag => tag.Key == "error.type"))
+        {
+            metrics.Tags.Add(new("error.type", errorType));
+        }
+
+        if ((context.Features.Get<IHttpActivityFeature>()?.Activity ?? Activity.Current) is { } activity)
+        {
+            activity.SetTag("error.type", errorType);
+            activity.SetStatus(ActivityStatusCode.Error, errorType);
+        }
+    }
+
+    private static async Task RejectAsync(HttpContext context, string detail)
+    {
+        var problem = TypedResults.Problem(
+            detail: detail,
+            statusCode: StatusCodes.Status400BadRequest,
+            title: "Invalid request id",
+            extensions: new Dictionary<string, object?> { ["requestId"] = RequestContext.RequestId.Get() });
+        await problem.ExecuteAsync(context);
+    }
+
+    /// <summary>
+    /// Starts the request's Activity when hosting started none but something listens to ContextMiddleware's source,
+    /// from the caller's trace headers when the trust policy trusts the caller. Without a listener nothing would read
+    /// an Activity, and the request's trace ids are made without one.
+    /// </summary>
+    private Activity? StartActivity(HttpContext context)
+    {
+        if (!s_source.HasListeners() || Activity.Current is not null)
+        {
+            return null;
+        }
+
+        var parent = default(ActivityContext);
+        if (trust.IsTrusted(IncomingValue.TraceContext, context.Connection.RemoteIpAddress))
+        {
+            w3c.ExtractTraceIdAndState(context.Request.Headers, HostingTraceContextPropagator.HeaderGetter, out var traceParent, out var traceState);
+            ActivityContext.TryParse(traceParent, traceState, isRemote: true, out parent);
+        }
+
+        var activity = s_source.StartActivity(RequestActivityName, ActivityKind.Server, parent);
+        if (activity is not null)
+        {
+            HttpLog.StartedActivity(logger, RequestActivityName);
+        }
+
+        return activity;
+    }
+}

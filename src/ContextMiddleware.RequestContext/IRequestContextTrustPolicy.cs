@@ -1,0 +1,22 @@
+using System.Net;
+
+namespace ContextMiddleware.AspNetCore;
+
+/// <summary>
+/// The one decision about whose values are believed, used everywhere a value comes in: the trace headers ASP.NET Core's
+/// hosting reads before any middleware, the request id of every HTTP request, and the headers of every message.
+/// </summary>
+/// <remarks>
+/// The default policy follows <see cref="RequestContextOptions.IncomingRequestIds"/>,
+/// <see cref="RequestContextOptions.IncomingTraceContext"/> and <see cref="RequestContextOptions.TrustedNetworks"/>
+/// (which follows configuration reloads). Register your own implementation after <c>AddRequestContext()</c> to decide
+/// another way; it is called on every request, so keep it fast and free of I/O.
+/// </remarks>
+public interface IRequestContextTrustPolicy
+{
+    /// <summary>Decides whether <paramref name="value"/> sent by the caller at <paramref name="remoteAddress"/> is believed.</summary>
+    /// <param name="value">The kind of value.</param>
+    /// <param name="remoteAddress">The address of the connection; <see langword="null"/> for messages and unknown callers.</param>
+    /// <returns><see langword="true"/> when a valid value from this caller is used.</returns>
+    bool IsTrusted(IncomingValue value, IPAddress? remoteAddress);
+}

@@ -1,0 +1,54 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace ContextMiddleware.AspNetCore.Internal.Logging;
+
+/// <summary>
+/// Every log message of the request context (the middleware's are in ContextMiddleware.AspNetCore's own Log). Raw
+/// header values are never logged, only why they were refused.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Warning,
+        "The request id in header {HeaderName} was replaced by {RequestId}: {Reason}.",
+        EventName = "InvalidRequestId")]
+    public static partial void InvalidRequestId(ILogger logger, string headerName, string requestId, string reason);
+
+    [LoggerMessage(2, LogLevel.Debug,
+        "The request id in header {HeaderName} is not trusted from {RemoteAddress}; using {RequestId}.",
+        EventName = "UntrustedRequestId")]
+    public static partial void UntrustedRequestId(ILogger logger, string headerName, IPAddress? remoteAddress, string requestId);
+
+    [LoggerMessage(3, LogLevel.Information,
+        "The request was rejected: the request id in header {HeaderName} is invalid ({Reason}).",
+        EventName = "RejectedRequestId")]
+    public static partial void RejectedRequestId(ILogger logger, string headerName, string reason);
+
+    [LoggerMessage(5, LogLevel.Error,
+        "The configured RequestIdGenerator returned an invalid id ({Reason}); a random id is used instead.",
+        EventName = "InvalidGeneratedRequestId")]
+    public static partial void InvalidGeneratedRequestId(ILogger logger, string reason);
+
+    [LoggerMessage(10, LogLevel.Error,
+        "The reloaded RequestContext configuration is invalid and was ignored; the trusted networks and allowed hosts in force stay: {Failures}",
+        EventName = "InvalidReload")]
+    public static partial void InvalidReload(ILogger logger, string failures);
+
+    [LoggerMessage(11, LogLevel.Information,
+        "The RequestContext configuration reloaded: {TrustedNetworkCount} trusted network(s), {AllowedHostCount} allowed host(s).",
+        EventName = "Reloaded")]
+    public static partial void Reloaded(ILogger logger, int trustedNetworkCount, int allowedHostCount);
+
+    [LoggerMessage(20, LogLevel.Error, "A queued background work item failed.", EventName = "BackgroundWorkFailed")]
+    public static partial void BackgroundWorkFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(21, LogLevel.Warning,
+        "A queued background work item ran longer than {Timeout}: it was cancelled and the queue no longer waits for it.",
+        EventName = "BackgroundWorkTimedOut")]
+    public static partial void BackgroundWorkTimedOut(ILogger logger, TimeSpan timeout);
+
+    [LoggerMessage(22, LogLevel.Warning,
+        "The host's shutdown timeout ran out with {PendingCount} queued background work item(s) not run and {RunningCount} still running.",
+        EventName = "BackgroundWorkNotRun")]
+    public static partial void BackgroundWorkNotRun(ILogger logger, int pendingCount, int runningCount);
+}

@@ -1,0 +1,70 @@
+using System.Collections;
+using System.Globalization;
+
+namespace ContextMiddleware.AspNetCore.Internal.Logging;
+
+/// <summary>
+/// The Microsoft.Extensions.Logging scope of a request: RequestId, UserId, UserName, TraceId and SpanId as they were
+/// when the event was written. Immutable, so a provider that keeps the event and reads its scopes later (OpenTelemetry's
+/// batch export, on another thread) sees that event's values; reading it allocates nothing.
+/// </summary>
+internal sealed class RequestLogScope : IReadOnlyList<KeyValuePair<string, object?>>
+{
+    private readonly KeyValuePair<string, object?>[] _items;
+    private string? _text;
+
+    public RequestLogScope(string? requestId, string? userId, string? userName, TraceContext? trace)
+    {
+        var items = new List<KeyValuePair<string, object?>>(5);
+        Add(items, "RequestId", requestId);
+        Add(items, "UserId", userId);
+        Add(items, "UserName", userName);
+        Add(items, "TraceId", trace?.TraceId);
+        Add(items, "SpanId", trace?.SpanId);
+        _items = [.. items];
+    }
+
+    public int Count => _items.Length;
+
+    public KeyValuePair<string, object?> this[int index] => _items[index];
+
+    public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => ((IEnumerable<KeyValuePair<string, object?>>)_items).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public override string ToString() =>
+        _text ??= string.Join(" ", _items.Select(static item => string.Create(CultureInfo.InvariantCulture, $"{item.Key}:{item.Value}")));
+
+    private static void Add(List<KeyValuePair<string, object?>> items, string key, string? value)
+    {
+        if (value is not null)
+        {
+            items.Add(new(key, value));
+        }
+    }
+}
+
+/// <summary>
+/// The scopes made for one request and one user (kept on the request's <see cref="TraceContext"/>), in the four shapes
+/// an event can need: with or without RequestId, with or without the trace ids.
+/// </summary>
+internal sealed class RequestLogScopes(string requestId, string? userId, string? userName)
+{
+    private readonly RequestLogScope?[] _shapes = new RequestLogScope?[4];
+
+    public string RequestId { get; } = requestId;
+
+    public string? UserId { get; } = userId;
+
+    public string? UserName { get; } = userName;
+
+    public bool IsFor(string requestId, string? userId, string? userName) =>
+        ReferenceEquals(RequestId, requestId) && string.Equals(UserId, userId, StringComparison.Ordinal) &&
+        string.Equals(UserName, userName, StringComparison.Ordinal);
+
+    public RequestLogScope Get(bool withRequestId, TraceContext? trace)
+    {
+        var index = (withRequestId ? 1 : 0) | (trace is null ? 0 : 2);
+        return Volatile.Read(ref _shapes[index]) ?? (_shapes[index] = new RequestLogScope(withRequestId ? RequestId : null, UserId, UserName, trace));
+    }
+}

@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using ContextMiddleware.AspNetCore.Internal.Options;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ContextMiddleware.AspNetCore.Internal.Logging;
+
+/// <summary>
+/// The logger factory's scope provider, with the request scope added: every provider that shows scopes sees the
+/// framework's scopes (the Activity scope of <c>ActivityTrackingOptions</c>, then the pushed ones, hosting's among
+/// them) and, innermost, a <see cref="RequestLogScope"/> with the values of <see cref="RequestContext"/> when the event
+/// is written.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Nothing is pushed per request, so the request scope costs a request nothing, and it reaches every flow that carries
+/// the context (a <c>Task.Run</c> child, an <see cref="IBackgroundWorkQueue"/> item, a message's handler).
+/// </para>
+/// <para>
+/// Each key appears once per event. RequestId is left out when a framework scope already carries the same id (ASP.NET
+/// Core's hosting scope does inside a request, because the request id is the request's <c>TraceIdentifier</c> before
+/// hosting opens its scope); TraceId and SpanId are left out where the framework's Activity scope writes the current
+/// Activity's.
+/// </para>
+/// </remarks>
+internal sealed class RequestScopeProvider : IExternalScopeProvider
+{
+    [ThreadStatic]
+    private static bool t_frameworkHasRequestId;
+
+    private readonly IExternalScopeProvider _framework;
+    private readonly bool _enabled;
+    private readonly bool _frameworkWritesTraceIds;
+
+    public RequestScopeProvider(IOptions<LoggerFactoryOptions> factoryOptions, RequestContextSettings settings)
+    {
+        var tracking = factoryOptions.Value.ActivityTrackingOptions;
+        _framework = FrameworkScopeProvider(tracking);
+        _enabled = settings.LoggingScope;
+        _frameworkWritesTraceIds = tracking.HasFlag(ActivityTrackingOptions.TraceId) && tracking.HasFlag(ActivityTrackingOptions.SpanId);
+    }
+
+    public void ForEachScope<TState>(Action<object?, TState> callback, TState state)
+    {
+        if (!_enabled || RequestContext.RequestId.Get() is not { } requestId)
+        {
+            _framework.ForEachScope(callback, state);
+            return;
+        }
+
+        t_frameworkHasRequestId = false;
+        _framework.ForEachScope(Observer<TState>.Callback, (callback, state, requestId));
+        var withRequestId = !t_frameworkHasRequestId;
+        var trace = RequestContext.Trace.Get();
+        var traceForScope = _frameworkWritesTraceIds && Activity.Current is not null ? null : trace;
+        callback(ScopeOf(requestId, trace, traceForScope, withRequestId), state);
+    }
+
+    public IDisposable Push(object? state) => _framework.Push(state);
+
+    private static RequestLogScope ScopeOf(string requestId, TraceContext? trace, TraceContext? traceForScope, bool withRequestId)
+    {
+        var user = RequestContext.User.Get();
+        var (userId, userName) = (user.Id, user.Name);
+        if (trace is null)
+        {
+            return new RequestLogScope(withRequestId ? requestId : null, userId, userName, traceForScope);
+        }
+
+        if (Volatile.Read(ref trace.LogScopes) is not RequestLogScopes scopes || !scopes.IsFor(requestId, userId, userName))
+        {
+            scopes = new RequestLogScopes(requestId, userId, userName);
+            Volatile.Write(ref trace.LogScopes, scopes); // a race only makes the same scopes twice
+        }
+
+        return scopes.Get(withRequestId, traceForScope);
+    }
+
+    private static bool CarriesRequestId(object? scope, string requestId)
+    {
+        if (scope is not IReadOnlyList<KeyValuePair<string, object?>> items)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < items.Count; i++)
+        {
+            var item = items[i];
+            if (string.Equals(item.Key, "RequestId", StringComparison.Ordinal))
+            {
+                return item.Value is string value && string.Equals(value, requestId, StringComparison.Ordinal);
+            }
+        }
+
+        return false;
+    }
+
+    private static IExternalScopeProvider FrameworkScopeProvider(ActivityTrackingOptions tracking)
+    {
+        var receiver = new Receiver();
+        using (LoggerFactory.Create(logging => logging.AddProvider(receiver).Configure(options => options.ActivityTrackingOptions = tracking)))
+        {
+            return receiver.ScopeProvider ?? new LoggerExternalScopeProvider();
+        }
+    }
+
+    /// <summary>Passes each framework scope on, noting whether one already carries the request's id.</summary>
+    private static class Observer<TState>
+    {
+        public static readonly Action<object?, (Action<object?, TState> Callback, TState State, string RequestId)> Callback =
+            static (scope, walk) =>
+            {
+                if (!t_frameworkHasRequestId && CarriesRequestId(scope, walk.RequestId))
+                {
+                    t_frameworkHasRequestId = true;
+                }
+
+                walk.Callback(scope, walk.State);
+            };
+    }
+
+    /// <summary>Receives the scope provider a logger factory hands to providers that show scopes.</summary>
+    private sealed class Receiver : ILoggerProvider, ISupportExternalScope
+    {
+        public IExternalScopeProvider? ScopeProvider { get; private set; }
+
+        public void SetScopeProvider(IExternalScopeProvider scopeProvider) => ScopeProvider = scopeProvider;
+
+        public ILogger CreateLogger(string categoryName) => Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+        public void Dispose()
+        {
+        }
+    }
+}

@@ -1,0 +1,97 @@
+using ContextMiddleware.AspNetCore.Internal.Trust;
+using Microsoft.Extensions.Options;
+
+namespace ContextMiddleware.AspNetCore.Internal.Options;
+
+/// <summary>
+/// Validates <see cref="RequestContextOptions"/> at startup and on every reload, with messages that name the setting.
+/// </summary>
+internal sealed class RequestContextOptionsValidator : IValidateOptions<RequestContextOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RequestContextOptions options)
+    {
+        var failures = new List<string>();
+        var prefix = RequestContextOptions.SectionName;
+
+        if (options.RequestIdHeaders is null || options.TrustedNetworks is null || options.UserIdClaimTypes is null ||
+            options.UserNameClaimTypes is null || options.PropagationAllowedHosts is null)
+        {
+            return ValidateOptionsResult.Fail($"{prefix}: list options must not be null (use an empty list for the default).");
+        }
+
+        foreach (var header in options.RequestIdHeaders)
+        {
+            CheckHeaderName(header, $"{prefix}:RequestIdHeaders", failures);
+        }
+
+        if (!string.IsNullOrEmpty(options.ResponseHeader))
+        {
+            CheckHeaderName(options.ResponseHeader, $"{prefix}:ResponseHeader", failures);
+        }
+
+        CheckHeaderName(options.OutgoingRequestIdHeader, $"{prefix}:OutgoingRequestIdHeader", failures);
+
+        if (options.MaxRequestIdLength is < 1 or > 1024)
+        {
+            failures.Add($"{prefix}:MaxRequestIdLength must be between 1 and 1024; it is {options.MaxRequestIdLength}.");
+        }
+
+        if (!Enum.IsDefined(options.IncomingRequestIds))
+        {
+            failures.Add($"{prefix}:IncomingRequestIds must be Trust, Ignore or TrustedNetworks.");
+        }
+
+        if (options.IncomingTraceContext is { } traceTrust && !Enum.IsDefined(traceTrust))
+        {
+            failures.Add($"{prefix}:IncomingTraceContext must be Trust, Ignore or TrustedNetworks (or unset to follow IncomingRequestIds).");
+        }
+
+        foreach (var network in options.TrustedNetworks)
+        {
+            if (!TrustedNetworks.TryParse(network, out _))
+            {
+                failures.Add($"{prefix}:TrustedNetworks has '{network}', which is neither a CIDR block (10.0.0.0/8) nor an IP address.");
+            }
+        }
+
+        var needsNetworks = options.IncomingRequestIds == RequestContextTrust.TrustedNetworks ? "IncomingRequestIds"
+            : options.IncomingTraceContext == RequestContextTrust.TrustedNetworks ? "IncomingTraceContext"
+            : null;
+        if (needsNetworks is not null && options.TrustedNetworks.Count == 0)
+        {
+            failures.Add($"{prefix}:{needsNetworks} is TrustedNetworks, but {prefix}:TrustedNetworks is empty: list the networks of your proxies or callers.");
+        }
+
+        foreach (var claimType in options.UserIdClaimTypes.Concat(options.UserNameClaimTypes))
+        {
+            if (string.IsNullOrWhiteSpace(claimType))
+            {
+                failures.Add($"{prefix}:UserIdClaimTypes and UserNameClaimTypes must not contain empty claim types.");
+                break;
+            }
+        }
+
+        foreach (var host in options.PropagationAllowedHosts)
+        {
+            var hostName = host?.StartsWith("*.", StringComparison.Ordinal) == true ? host[2..] : host;
+            if (string.IsNullOrWhiteSpace(hostName) || Uri.CheckHostName(hostName) == UriHostNameType.Unknown)
+            {
+                failures.Add($"{prefix}:PropagationAllowedHosts has '{host}', which is neither a host name nor '*.' and a domain.");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void CheckHeaderName(string? header, string setting, List<string> failures)
+    {
+        if (string.IsNullOrEmpty(header) || !header.All(IsTokenChar))
+        {
+            failures.Add($"{setting} has '{header}', which is not a valid HTTP header name.");
+        }
+    }
+
+    // RFC 9110 token characters.
+    private static bool IsTokenChar(char c) =>
+        char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal);
+}

@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Net;
+using System.Security.Claims;
+using ContextMiddleware.AspNetCore.Internal.Options;
+using ContextMiddleware.AspNetCore.Internal.RequestIds;
+using ContextMiddleware.AspNetCore.Internal.Tracing;
+using ContextMiddleware.AspNetCore.Internal.User;
+using Microsoft.Extensions.Primitives;
+
+namespace ContextMiddleware.AspNetCore.Internal.Propagation;
+
+/// <summary>
+/// The one place a request context is made from what a caller sent, for every transport: live calls
+/// (<see cref="BeginCall"/>) and messages (<see cref="Extract"/>), with one trust policy and one request-id resolver.
+/// </summary>
+internal sealed class RequestContextPropagator(
+    RequestIdResolver resolver,
+    IRequestContextTrustPolicy trust) : IRequestContextPropagator
+{
+    private RequestContextSettings Settings => resolver.Settings;
+
+    public void Inject<TCarrier>(TCarrier carrier, Action<TCarrier, string, string> setter)
+    {
+        ArgumentNullException.ThrowIfNull(setter);
+        if (RequestContext.RequestId.Get() is { } requestId)
+        {
+            setter(carrier, Settings.OutgoingRequestIdHeader, requestId);
+        }
+
+        // A message is a new hop: name the current span as its parent.
+        var activity = Activity.Current;
+        var trace = activity is { IdFormat: ActivityIdFormat.W3C } ? TraceContext.FromActivity(activity) : RequestContext.Trace.Get();
+        if (trace is not null)
+        {
+            TraceHeaders.Write(trace, carrier, setter);
+        }
+    }
+
+    public Context Extract<TCarrier>(TCarrier carrier, Func<TCarrier, string, StringValues> getter)
+    {
+        ArgumentNullException.ThrowIfNull(getter);
+
+        // A message has no connection: the policy decides for a caller without an address.
+        var trace = IncomingTrace.Read(carrier, getter, trust.IsTrusted(IncomingValue.TraceContext, null), out var newTrace);
+        var resolved = resolver.Resolve(carrier, getter, null, newTrace ? trace.TraceId : null, canReject: false);
+
+        var context = new Context();
+        context.Run(() =>
+        {
+            ContextVar.SetMany(
+                RequestContext.RequestId, resolved.RequestId,
+                RequestContext.ClientRequestId, resolved.ClientRequestId,
+                RequestContext.Trace, trace);
+            resolver.LogOutcome(resolved, null);
+        });
+        return context;
+    }
+
+    public Task RunAsync(Context context, Func<Task> handler, string? displayName = null) =>
+        ContextActivities.RunAsync(context, handler, ContextActivities.ConsumerActivityName, ActivityKind.Consumer, displayName);
+
+    public IncomingCall BeginCall<TCarrier, TUserSource>(
+        TCarrier carrier,
+        Func<TCarrier, string, StringValues> getter,
+        IPAddress? remoteAddress,
+        Activity? activity,
+        TUserSource userSource,
+        Func<TUserSource, ClaimsPrincipal?> principal)
+        where TUserSource : class
+    {
+        ArgumentNullException.ThrowIfNull(getter);
+        ArgumentNullException.ThrowIfNull(userSource);
+        ArgumentNullException.ThrowIfNull(principal);
+
+        TraceContext trace;
+        bool newTrace;
+        if (activity is { IdFormat: ActivityIdFormat.W3C })
+        {
+            trace = TraceContext.FromActivity(activity);
+            newTrace = activity.ParentId is null;
+        }
+        else
+        {
+            trace = IncomingTrace.Read(carrier, getter, trust.IsTrusted(IncomingValue.TraceContext, remoteAddress), out newTrace);
+        }
+
+        var resolved = resolver.Resolve(carrier, getter, remoteAddress, newTrace ? trace.TraceId : null, canReject: true);
+        var user = new SourceUser<TUserSource>(userSource, principal, Settings);
+        if (resolved.ClientRequestId is null && !RequestContext.ClientRequestId.TryGet(out _))
+        {
+            // The common case: no client id to keep, and none inherited to clear. One variable fewer to write.
+            ContextVar.SetMany(
+                RequestContext.RequestId, resolved.RequestId,
+                RequestContext.Trace, trace,
+                RequestContext.User, (ICurrentUser)user);
+        }
+        else
+        {
+            ContextVar.SetMany(
+                RequestContext.RequestId, resolved.RequestId,
+                RequestContext.ClientRequestId, resolved.ClientRequestId,
+                RequestContext.Trace, trace,
+                RequestContext.User, (ICurrentUser)user);
+        }
+
+        resolver.LogOutcome(resolved, remoteAddress);
+        return new IncomingCall(resolved.RequestId, resolved.ClientRequestId, trace, user, resolved.Rejected ? resolver.RejectionDetail(resolved) : null);
+    }
+}
