@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using ContextMiddleware.Internal;
 
 namespace ContextMiddleware;
@@ -18,9 +19,9 @@ namespace ContextMiddleware;
 /// </para>
 /// <para>
 /// Copying is O(1): a context shares its immutable trie with the flow it was copied from. Entering is cheapest when
-/// a context is run again from the same caller with unchanged values: it remembers the ExecutionContext it last
-/// built, and so keeps the caller's ExecutionContext of that run alive until it is run from another caller or
-/// collected.
+/// a context is run again from the same caller with unchanged values: it reuses the ExecutionContext it built for that
+/// caller, kept in a table that holds it only as long as the caller's own ExecutionContext lives. A context never keeps
+/// its caller's ExecutionContext, or the caller's <see cref="AsyncLocal{T}"/> values, alive once <c>Run</c> returns.
 /// </para>
 /// </remarks>
 [DebuggerDisplay("Count = {Count}")]
@@ -30,12 +31,14 @@ public sealed class Context : IReadOnlyDictionary<ContextVar, object?>
     private Scope _scope;
     private int _entered;
 
-    // Entering from the same caller ExecutionContext as last time, with the same values, reuses the
-    // ExecutionContext built then: entering costs two ExecutionContext.Restore calls instead of an AsyncLocal write.
-    // Only touched while entered, so guarded by _entered.
-    private ExecutionContext? _cachedCaller;
-    private Scope? _cachedScope;
-    private ExecutionContext? _cachedEntered;
+    // Entering again from the same caller ExecutionContext, with the same values, reuses the ExecutionContext built
+    // then: entering costs two ExecutionContext.Restore calls instead of an AsyncLocal write. The table is keyed by the
+    // caller's ExecutionContext and holds an entry only while that ExecutionContext lives, so a context never keeps its
+    // caller (or the caller's AsyncLocal values) alive. It is made on a second run from the same caller (the caller is
+    // remembered by its hash code, not by reference), so a context run once costs no table. Only touched while
+    // entered, so guarded by _entered.
+    private ConditionalWeakTable<ExecutionContext, Entered>? _entries;
+    private int _lastCallerHash;
 
     /// <summary>Creates a new, empty context (Python's <c>contextvars.Context()</c>).</summary>
     public Context()
@@ -221,16 +224,23 @@ public sealed class Context : IReadOnlyDictionary<ContextVar, object?>
             return frame;
         }
 
-        if (ReferenceEquals(caller, _cachedCaller) && ReferenceEquals(scope, _cachedScope) && _cachedEntered is { } entered)
+        ExecutionContext entered;
+        if (_entries is { } entries && entries.TryGetValue(caller, out var cached) && ReferenceEquals(cached.Scope, scope))
         {
+            entered = cached.ExecutionContext;
             ExecutionContext.Restore(entered);
         }
         else
         {
             Ambient.Current.Value = scope;
-            _cachedCaller = caller;
-            _cachedScope = scope;
-            _cachedEntered = entered = ExecutionContext.Capture()!;
+            entered = ExecutionContext.Capture()!;
+            var callerHash = RuntimeHelpers.GetHashCode(caller);
+            if (_entries is not null || callerHash == _lastCallerHash)
+            {
+                (_entries ??= []).AddOrUpdate(caller, new Entered(scope, entered));
+            }
+
+            _lastCallerHash = callerHash;
         }
 
         Ambient.Running = this;
@@ -260,4 +270,7 @@ public sealed class Context : IReadOnlyDictionary<ContextVar, object?>
     }
 
     private readonly record struct Frame(ExecutionContext? Caller, ExecutionContext? Entered, Scope? CallerScope, Context? Outer);
+
+    /// <summary>The ExecutionContext built to enter this context from one caller, with the values it entered.</summary>
+    private sealed record Entered(Scope Scope, ExecutionContext ExecutionContext);
 }

@@ -62,6 +62,9 @@ public sealed class TraceContext(string traceId, string spanId, string? parentSp
             activity.TraceStateString);
     }
 
+    /// <summary>The same trace, flags and tracestate, with another span (an outgoing call's) as the current one.</summary>
+    internal TraceContext WithSpanId(string spanId) => new(TraceId, spanId, SpanId, Flags, TraceState);
+
     /// <summary>Returns the <c>traceparent</c> header value that names this span as the parent.</summary>
     /// <returns>For example <c>00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01</c>.</returns>
     public override string ToString() => TraceId.Length == 32 && SpanId.Length == 16

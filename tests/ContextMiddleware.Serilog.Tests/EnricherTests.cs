@@ -116,7 +116,8 @@ public class EnricherTests
 
         var inRequest = output.Events().First(e => Property(e, "Depth") == "0");
         Assert.Equal("req-renamed", Property(inRequest, "CorrelationId"));
-        Assert.NotEqual("req-renamed", Property(inRequest, "RequestId")); // only hosting's own scope, if any, uses the name
+        // Hosting's own scope still uses the name, and it holds the same id: the request id is the TraceIdentifier.
+        Assert.Equal("req-renamed", Property(inRequest, "RequestId"));
         Assert.Null(Property(inRequest, "SpanId"));
         Assert.Null(Property(inRequest, "UserName"));
         Assert.Equal("user-3", Property(inRequest, "UserId"));

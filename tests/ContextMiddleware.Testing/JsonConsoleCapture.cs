@@ -34,6 +34,12 @@ public sealed class JsonConsoleCapture : ILoggerProvider, ISupportExternalScope
     public IReadOnlyList<JsonElement> Events => [.. _lines.Select(line => JsonDocument.Parse(line).RootElement.Clone())];
 
     /// <summary>The value of <paramref name="name"/> in the event's scopes, innermost first; null when absent.</summary>
+    /// <summary>Every value of <paramref name="name"/> among the event's scopes, outermost first.</summary>
+    public static IReadOnlyList<string> ScopeValues(JsonElement logEvent, string name) =>
+        logEvent.TryGetProperty("Scopes", out var scopes)
+            ? [.. scopes.EnumerateArray().Where(scope => scope.ValueKind == JsonValueKind.Object && scope.TryGetProperty(name, out _)).Select(scope => scope.GetProperty(name).ToString())]
+            : [];
+
     public static string? ScopeValue(JsonElement logEvent, string name, Func<JsonElement, bool>? which = null)
     {
         if (!logEvent.TryGetProperty("Scopes", out var scopes))

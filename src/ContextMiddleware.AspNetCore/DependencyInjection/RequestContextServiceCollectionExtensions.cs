@@ -64,6 +64,13 @@ public static class RequestContextServiceCollectionExtensions
                         {
                             context.ProblemDetails.Extensions.TryAdd("requestId", requestId);
                         }
+
+                        // Without an Activity the framework's traceId is the TraceIdentifier (the request id): give
+                        // the request's trace instead, as it would be with one.
+                        if (Activity.Current is null && RequestContext.Trace.Get() is { } trace)
+                        {
+                            context.ProblemDetails.Extensions["traceId"] = trace.ToString();
+                        }
                     };
                 });
         }

@@ -29,7 +29,7 @@ internal sealed class RequestContextMiddleware(
     RequestDelegate next,
     HttpRequestContexts contexts,
     HttpSettings settings,
-    W3CTraceContextPropagator w3c,
+    HostingTraceContextPropagator traceHeaders,
     IRequestContextTrustPolicy trust,
     ILogger<RequestContextMiddleware> logger)
 {
@@ -109,23 +109,20 @@ internal sealed class RequestContextMiddleware(
     }
 
     /// <summary>
-    /// Starts the request's Activity when hosting started none but something listens to ContextMiddleware's source,
-    /// from the caller's trace headers when the trust policy trusts the caller. Without a listener nothing would read
-    /// an Activity, and the request's trace ids are made without one.
+    /// Reads the trace headers as hosting would have (the trust policy, the headers normalised in place), and starts the
+    /// request's Activity when something listens to ContextMiddleware's source. Without a listener nothing would read
+    /// an Activity: the request's trace ids are then made without one.
     /// </summary>
     private Activity? StartActivity(HttpContext context)
     {
+        var trusted = trust.IsTrusted(IncomingValue.TraceContext, context.Connection.RemoteIpAddress);
+        traceHeaders.Extract(context.Request.Headers, trusted, out var traceParent, out var traceState);
         if (!s_source.HasListeners() || Activity.Current is not null)
         {
             return null;
         }
 
-        var parent = default(ActivityContext);
-        if (trust.IsTrusted(IncomingValue.TraceContext, context.Connection.RemoteIpAddress))
-        {
-            w3c.ExtractTraceIdAndState(context.Request.Headers, HostingTraceContextPropagator.HeaderGetter, out var traceParent, out var traceState);
-            ActivityContext.TryParse(traceParent, traceState, isRemote: true, out parent);
-        }
+        ActivityContext.TryParse(traceParent, traceState, isRemote: true, out var parent);
 
         var activity = s_source.StartActivity(RequestActivityName, ActivityKind.Server, parent);
         if (activity is not null)

@@ -48,7 +48,7 @@ internal sealed class HostingTraceContextPropagator(
     {
         if (carrier is IHeaderDictionary headers)
         {
-            Extract(headers, out traceId, out traceState);
+            Extract(headers, IsTrusted(headers), out traceId, out traceState);
             return;
         }
 
@@ -58,13 +58,16 @@ internal sealed class HostingTraceContextPropagator(
     public override IEnumerable<KeyValuePair<string, string?>>? ExtractBaggage(object? carrier, PropagatorGetterCallback? getter) =>
         w3c.ExtractBaggage(carrier, getter);
 
-    /// <summary>Extracts a request's trace context, normalising its headers in place (see the remarks on the class).</summary>
-    private void Extract(IHeaderDictionary headers, out string? traceParent, out string? traceState)
+    /// <summary>
+    /// Extracts a request's trace context, normalising its headers in place (see the remarks on the class): for hosting,
+    /// and for the middleware when hosting started no Activity.
+    /// </summary>
+    public void Extract(IHeaderDictionary headers, bool trusted, out string? traceParent, out string? traceState)
     {
         traceParent = null;
         traceState = null;
         var parents = headers[TraceParent];
-        if (!IsTrusted(headers))
+        if (!trusted)
         {
             if (parents.Count != 0 || headers.ContainsKey(TraceState) || headers.ContainsKey(Baggage))
             {

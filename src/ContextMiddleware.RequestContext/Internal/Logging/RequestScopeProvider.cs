@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using ContextMiddleware.AspNetCore.Internal.Options;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -32,11 +31,12 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
     private readonly bool _enabled;
     private readonly bool _frameworkWritesTraceIds;
 
-    public RequestScopeProvider(IOptions<LoggerFactoryOptions> factoryOptions, RequestContextSettings settings)
+    // The options, not the settings: the logger factory needs this provider, and the settings need a logger.
+    public RequestScopeProvider(IOptions<LoggerFactoryOptions> factoryOptions, IOptions<RequestContextOptions> options)
     {
         var tracking = factoryOptions.Value.ActivityTrackingOptions;
         _framework = FrameworkScopeProvider(tracking);
-        _enabled = settings.LoggingScope;
+        _enabled = options.Value.LoggingScope;
         _frameworkWritesTraceIds = tracking.HasFlag(ActivityTrackingOptions.TraceId) && tracking.HasFlag(ActivityTrackingOptions.SpanId);
     }
 

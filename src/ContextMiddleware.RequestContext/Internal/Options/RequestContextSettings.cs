@@ -58,7 +58,6 @@ internal sealed class RequestContextSettings : IDisposable
         UserIdClaimTypes = options.UserIdClaimTypes.Count == 0 ? DefaultUserIdClaimTypes : [.. options.UserIdClaimTypes];
         UserNameClaimTypes = options.UserNameClaimTypes.Count == 0 ? DefaultUserNameClaimTypes : [.. options.UserNameClaimTypes];
         OutgoingRequestIdHeader = options.OutgoingRequestIdHeader;
-        LoggingScope = options.LoggingScope;
         _networks = new TrustedNetworks(options.TrustedNetworks);
         _destinations = new DestinationPolicy(options.PropagationAllowedHosts);
     }
@@ -81,8 +80,6 @@ internal sealed class RequestContextSettings : IDisposable
     public string[] UserNameClaimTypes { get; }
 
     public string OutgoingRequestIdHeader { get; }
-
-    public bool LoggingScope { get; }
 
     /// <summary>The trusted networks in force (replaced on reload).</summary>
     public TrustedNetworks Networks => Volatile.Read(ref _networks);

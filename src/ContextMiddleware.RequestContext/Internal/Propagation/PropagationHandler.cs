@@ -21,10 +21,12 @@ internal sealed class PropagationHandler(RequestContextSettings settings) : Dele
             }
 
             // With an Activity, the runtime's DiagnosticsHandler writes traceparent (through our propagator, which
-            // applies the same allow-list). Without one, nothing would: write the request's trace context ourselves.
+            // applies the same allow-list). Without one, nothing would: write the request's trace context ourselves,
+            // each call with a parent-id of its own, as each would have with a client span.
             if (Activity.Current is null && RequestContext.Trace.Get() is { } trace && !headers.Contains(TraceHeaders.TraceParent))
             {
-                TraceHeaders.Write(trace, headers, static (carrier, name, value) => carrier.TryAddWithoutValidation(name, value));
+                TraceHeaders.Write(trace.WithSpanId(ActivitySpanId.CreateRandom().ToHexString()), headers,
+                    static (carrier, name, value) => carrier.TryAddWithoutValidation(name, value));
             }
         }
 
