@@ -32,12 +32,12 @@ public sealed class Context : IReadOnlyDictionary<ContextVar, object?>
     private int _entered;
 
     // Entering again from the same caller ExecutionContext, with the same values, reuses the ExecutionContext built
-    // then: entering costs two ExecutionContext.Restore calls instead of an AsyncLocal write. The table is keyed by the
-    // caller's ExecutionContext and holds an entry only while that ExecutionContext lives, so a context never keeps its
-    // caller (or the caller's AsyncLocal values) alive. It is made on a second run from the same caller (the caller is
-    // remembered by its hash code, not by reference), so a context run once costs no table. Only touched while
-    // entered, so guarded by _entered.
-    private ConditionalWeakTable<ExecutionContext, Entered>? _entries;
+    // then: entering costs two ExecutionContext.Restore calls instead of an AsyncLocal write. The pair is held by a weak
+    // reference only, so a context never keeps its caller, or the caller's AsyncLocal values, alive: the pair goes with
+    // the next garbage collection, and is made again on the next run. The weak reference is made on a second run from
+    // the same caller (remembered until then by its hash code, not by reference), so a context run once costs none.
+    // Only touched while entered, so guarded by _entered.
+    private WeakReference<EnteredFrom>? _last;
     private int _lastCallerHash;
 
     /// <summary>Creates a new, empty context (Python's <c>contextvars.Context()</c>).</summary>
@@ -225,22 +225,16 @@ public sealed class Context : IReadOnlyDictionary<ContextVar, object?>
         }
 
         ExecutionContext entered;
-        if (_entries is { } entries && entries.TryGetValue(caller, out var cached) && ReferenceEquals(cached.Scope, scope))
+        if (_last is { } weak && weak.TryGetTarget(out var last) && ReferenceEquals(last.Caller, caller) && ReferenceEquals(last.Scope, scope))
         {
-            entered = cached.ExecutionContext;
+            entered = last.Entered;
             ExecutionContext.Restore(entered);
         }
         else
         {
             Ambient.Current.Value = scope;
             entered = ExecutionContext.Capture()!;
-            var callerHash = RuntimeHelpers.GetHashCode(caller);
-            if (_entries is not null || callerHash == _lastCallerHash)
-            {
-                (_entries ??= []).AddOrUpdate(caller, new Entered(scope, entered));
-            }
-
-            _lastCallerHash = callerHash;
+            Remember(caller, scope, entered);
         }
 
         Ambient.Running = this;
@@ -271,6 +265,22 @@ public sealed class Context : IReadOnlyDictionary<ContextVar, object?>
 
     private readonly record struct Frame(ExecutionContext? Caller, ExecutionContext? Entered, Scope? CallerScope, Context? Outer);
 
-    /// <summary>The ExecutionContext built to enter this context from one caller, with the values it entered.</summary>
-    private sealed record Entered(Scope Scope, ExecutionContext ExecutionContext);
+    /// <summary>Remembers the ExecutionContext built for <paramref name="caller"/>, from its second run on.</summary>
+    private void Remember(ExecutionContext caller, Scope scope, ExecutionContext entered)
+    {
+        var callerHash = RuntimeHelpers.GetHashCode(caller);
+        if (_last is not null)
+        {
+            _last.SetTarget(new EnteredFrom(caller, scope, entered));
+        }
+        else if (callerHash == _lastCallerHash)
+        {
+            _last = new WeakReference<EnteredFrom>(new EnteredFrom(caller, scope, entered));
+        }
+
+        _lastCallerHash = callerHash;
+    }
+
+    /// <summary>The ExecutionContext built to enter the context with <see cref="Scope"/> from <see cref="Caller"/>.</summary>
+    private sealed record EnteredFrom(ExecutionContext Caller, Scope Scope, ExecutionContext Entered);
 }

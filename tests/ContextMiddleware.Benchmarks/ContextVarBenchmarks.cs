@@ -20,11 +20,12 @@ public class ContextVarBenchmarks
     private Context _context = null!;
     private ExecutionContext _executionContext = null!;
     private readonly object _value = new();
+    private bool _flip;
 
     [Params(1, 16, 64, 256)]
     public int LiveVariables { get; set; }
 
-    [GlobalSetup(Targets = [nameof(AsyncLocal_Read), nameof(AsyncLocal_WriteRestore), nameof(ExecutionContext_Capture), nameof(ExecutionContext_Run)])]
+    [GlobalSetup(Targets = [nameof(AsyncLocal_Read), nameof(AsyncLocal_WriteRestore), nameof(ExecutionContext_Capture), nameof(ExecutionContext_Run), nameof(AsyncLocal_Write)])]
     public void SetUpAsyncLocals()
     {
         _locals = Enumerable.Range(0, LiveVariables).Select(_ => new AsyncLocal<object?>()).ToArray();
@@ -83,6 +84,10 @@ public class ContextVarBenchmarks
 
     [BenchmarkCategory("Run"), Benchmark(Baseline = true)]
     public void ExecutionContext_Run() => ExecutionContext.Run(_executionContext, static _ => { }, null);
+
+    /// <summary>One AsyncLocal write (alternating values, so that every write changes the ExecutionContext): the floor of a first run.</summary>
+    [BenchmarkCategory("Run"), Benchmark]
+    public void AsyncLocal_Write() => _local.Value = (_flip = !_flip) ? _value : null;
 
     [BenchmarkCategory("Run"), Benchmark]
     public void Context_Run() => _context.Run(static () => { });

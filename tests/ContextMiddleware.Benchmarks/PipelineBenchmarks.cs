@@ -1,139 +1,203 @@
-using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
-using Perfolizer.Metrology;
 using CorrelationId;
 using CorrelationId.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Abstractions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Perfolizer.Metrology;
 
 namespace ContextMiddleware.Benchmarks;
 
 /// <summary>
-/// One request through a built pipeline, in process: a bare pipeline, the CorrelationId 3.0.1 package, and
-/// UseRequestContext (request id, trace, user). Each request is what the host does around the pipeline: a new
-/// DefaultHttpContext (with, when <see cref="IncomingId"/>, an X-Request-ID and a traceparent), the
-/// IHttpContextAccessor set when one is registered, the trace headers extracted through the registered
-/// DistributedContextPropagator (the runtime's, or ContextMiddleware's under UseRequestContext), the request Activity
-/// that ASP.NET Core's hosting starts, and the response's OnStarting callbacks fired.
+/// One request through a real ASP.NET Core host, as a server runs it: ASP.NET Core's own hosting application creates
+/// the request's context (its Activity, its logging scope, the pooled HttpContext of a kept-alive connection), runs
+/// the pipeline, fires the response's OnStarting callbacks and disposes the context. The server is a stand-in that
+/// does only that, so the figures are the pipeline's and hosting's, not the sockets'.
 /// </summary>
+/// <remarks>
+/// <see cref="Logging"/>: a logging provider is on (at Warning, taking part in scopes, as the console is), so hosting
+/// starts the request's Activity; or no provider and no listener at all, so that the suite must make the trace ids
+/// itself. <see cref="IncomingId"/>: the request carries <c>X-Request-ID</c> and a <c>traceparent</c>, or nothing.
+/// </remarks>
 [MemoryDiagnoser]
 [Config(typeof(BytesConfig))]
 public class PipelineBenchmarks
 {
-    private static readonly DistributedContextPropagator.PropagatorGetterCallback s_getter =
-        static (object? carrier, string name, out string? value, out IEnumerable<string>? values) =>
-        {
-            values = null;
-            value = ((IHeaderDictionary)carrier!)[name];
-        };
+    private Server _bare = null!;
+    private Server _correlationId = null!;
+    private Server _requestContext = null!;
 
-    private Pipeline _bare = null!;
-    private Pipeline _correlationId = null!;
-    private Pipeline _requestContext = null!;
-    private Pipeline _requestContextWithScopes = null!;
+    /// <summary>Whether a logging provider is on (so hosting starts the request's Activity).</summary>
+    [Params(true, false)]
+    public bool Logging { get; set; }
 
-    /// <summary>Whether the request carries an id (X-Request-ID and X-Correlation-ID) or each middleware makes one.</summary>
+    /// <summary>Whether the request carries an id and a traceparent, or each middleware makes its own.</summary>
     [Params(false, true)]
     public bool IncomingId { get; set; }
 
     [GlobalSetup]
     public void SetUp()
     {
-        _bare = Build(static _ => { }, static _ => { });
-        _correlationId = Build(
-            static services => services.AddDefaultCorrelationId(),
-            static app => app.UseCorrelationId());
-        _requestContext = Build(
-            static services => services.AddRequestContext(),
-            static app => app.UseRequestContext());
-        _requestContextWithScopes = Build(
-            static services => services.AddRequestContext().AddSingleton<ILoggerProvider, ScopeAwareProvider>(),
-            static app => app.UseRequestContext());
+        _bare = Server.Start(Logging, IncomingId, static _ => { }, static _ => { });
+        _correlationId = Server.Start(Logging, IncomingId, static services => services.AddDefaultCorrelationId(), static app => app.UseCorrelationId());
+        _requestContext = Server.Start(Logging, IncomingId, static services => services.AddRequestContext(), static app => app.UseRequestContext());
+    }
+
+    [GlobalCleanup]
+    public void CleanUp()
+    {
+        _bare.Dispose();
+        _correlationId.Dispose();
+        _requestContext.Dispose();
     }
 
     [Benchmark(Baseline = true)]
-    public Task Bare() => InvokeAsync(_bare, IncomingId);
+    public Task Bare() => _bare.SendAsync();
 
     [Benchmark]
-    public Task CorrelationIdPackage() => InvokeAsync(_correlationId, IncomingId);
+    public Task CorrelationIdPackage() => _correlationId.SendAsync();
 
     [Benchmark]
-    public Task UseRequestContext() => InvokeAsync(_requestContext, IncomingId);
+    public Task UseRequestContext() => _requestContext.SendAsync();
 
-    /// <summary>With a logging provider that shows scopes (as the console does), so the request scope is pushed.</summary>
-    [Benchmark]
-    public Task UseRequestContextWithScopes() => InvokeAsync(_requestContextWithScopes, IncomingId);
-
-    private static async Task InvokeAsync(Pipeline pipeline, bool incomingId)
+    /// <summary>A host whose server hands one connection's requests to ASP.NET Core's hosting application.</summary>
+    private sealed class Server : IServer, IDisposable
     {
-        var response = new BenchmarkResponseFeature();
-        var context = new DefaultHttpContext();
-        context.Features.Set<IHttpResponseFeature>(response);
-        context.RequestServices = pipeline.Services;
-        context.Request.Method = "GET";
-        context.Request.Path = "/";
-        if (incomingId)
-        {
-            context.Request.Headers["X-Request-ID"] = "0af7651916cd43dd8448eb211c80319c";
-            context.Request.Headers["X-Correlation-ID"] = "0af7651916cd43dd8448eb211c80319c";
-            context.Request.Headers["traceparent"] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-        }
+        private WebApplication _app = null!;
+        private Func<Task> _send = null!;
 
-        if (pipeline.Accessor is { } accessor)
-        {
-            accessor.HttpContext = context;
-        }
+        public IFeatureCollection Features { get; } = new FeatureCollection();
 
-        pipeline.Propagator.ExtractTraceIdAndState(context.Request.Headers, s_getter, out var parentId, out var traceState);
-        var activity = new Activity("Microsoft.AspNetCore.Hosting.HttpRequestIn");
-        if (parentId is not null)
+        public static Server Start(bool logging, bool incomingId, Action<IServiceCollection> addServices, Action<WebApplication> use)
         {
-            activity.SetParentId(parentId);
-            activity.TraceStateString = traceState;
-        }
-
-        activity.Start();
-        try
-        {
-            await pipeline.App(context);
-            await response.FireOnStartingAsync();
-        }
-        finally
-        {
-            activity.Stop();
-            if (pipeline.Accessor is { } accessor2)
+            var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+            builder.Logging.ClearProviders();
+            if (logging)
             {
-                accessor2.HttpContext = null;
+                builder.Logging.AddProvider(new ScopeAwareProvider()).SetMinimumLevel(LogLevel.Warning);
             }
+
+            var server = new Server();
+            builder.Services.AddSingleton<IServer>(server);
+            addServices(builder.Services);
+            var app = builder.Build();
+            use(app);
+            app.Run(static _ => Task.CompletedTask);
+            app.StartAsync().GetAwaiter().GetResult();
+            server._app = app;
+            if (incomingId)
+            {
+                server._incoming = true;
+            }
+
+            server.SendAsync().GetAwaiter().GetResult(); // the connection's first request creates what later ones reuse
+            return server;
+        }
+
+        private bool _incoming;
+
+        public Task SendAsync() => _send();
+
+        public Task StartAsync<TContext>(IHttpApplication<TContext> application, CancellationToken cancellationToken)
+            where TContext : notnull
+        {
+            var connection = new Connection<TContext>();
+            _send = () => connection.ProcessAsync(application, _incoming);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public void Dispose()
+        {
+            _app.StopAsync().GetAwaiter().GetResult();
+            ((IDisposable)_app).Dispose();
         }
     }
 
-    private static Pipeline Build(Action<IServiceCollection> addServices, Action<IApplicationBuilder> use)
+    /// <summary>One kept-alive connection: its features are reused request after request, as Kestrel's are.</summary>
+    private sealed class Connection<TContext> : FeatureCollection, IHostContextContainer<TContext>, IHttpResponseFeature
+        where TContext : notnull
     {
-        var services = new ServiceCollection();
-        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
-        services.AddOptions();
-        addServices(services);
-        var provider = services.BuildServiceProvider();
-        var app = new ApplicationBuilder(provider);
-        use(app);
-        app.Run(static context => Task.CompletedTask);
-        return new Pipeline(
-            app.Build(),
-            provider,
-            provider.GetService<IHttpContextAccessor>(),
-            provider.GetService<DistributedContextPropagator>() ?? DistributedContextPropagator.Current);
+        private readonly HttpRequestFeature _request = new();
+        private readonly List<(Func<object, Task> Callback, object State)> _onStarting = [];
+        private readonly HeaderDictionary _responseHeaders = [];
+
+        public Connection()
+        {
+            Set<IHttpRequestFeature>(_request);
+            Set<IHttpResponseFeature>(this);
+            Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(Stream.Null));
+            Set<IHttpConnectionFeature>(new HttpConnectionFeature { RemoteIpAddress = System.Net.IPAddress.Loopback, ConnectionId = "bench" });
+        }
+
+        public TContext? HostContext { get; set; }
+
+        public int StatusCode { get; set; } = 200;
+
+        public string? ReasonPhrase { get; set; }
+
+        public IHeaderDictionary Headers { get; set; } = null!;
+
+        public Stream Body { get; set; } = Stream.Null;
+
+        public bool HasStarted { get; private set; }
+
+        public void OnStarting(Func<object, Task> callback, object state) => _onStarting.Add((callback, state));
+
+        public void OnCompleted(Func<object, Task> callback, object state)
+        {
+        }
+
+        public async Task ProcessAsync(IHttpApplication<TContext> application, bool incomingId)
+        {
+            // The request as a server parses it; the per-request state reset, as a kept-alive connection does.
+            _request.Method = "GET";
+            _request.Path = "/";
+            _request.Headers.Clear();
+            if (incomingId)
+            {
+                _request.Headers["X-Request-ID"] = "0af7651916cd43dd8448eb211c80319c";
+                _request.Headers["traceparent"] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+            }
+
+            _responseHeaders.Clear();
+            Headers = _responseHeaders;
+            StatusCode = 200;
+            HasStarted = false;
+            _onStarting.Clear();
+
+            var context = application.CreateContext(this);
+            Exception? exception = null;
+            try
+            {
+                await application.ProcessRequestAsync(context);
+                for (var i = _onStarting.Count - 1; i >= 0; i--)
+                {
+                    await _onStarting[i].Callback(_onStarting[i].State);
+                }
+
+                HasStarted = true;
+            }
+            catch (Exception caught)
+            {
+                exception = caught;
+            }
+
+            application.DisposeContext(context, exception);
+        }
     }
 
-    /// <summary>A provider that takes part in scopes and writes nothing (its loggers are disabled).</summary>
+    /// <summary>A provider that takes part in scopes and writes nothing (it is on at Warning, and nothing warns).</summary>
     private sealed class ScopeAwareProvider : ILoggerProvider, ISupportExternalScope
     {
-        public ILogger CreateLogger(string categoryName) => Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        public ILogger CreateLogger(string categoryName) => new Logger();
 
         public void SetScopeProvider(IExternalScopeProvider scopeProvider)
         {
@@ -142,40 +206,18 @@ public class PipelineBenchmarks
         public void Dispose()
         {
         }
-    }
 
-    private sealed record Pipeline(RequestDelegate App, IServiceProvider Services, IHttpContextAccessor? Accessor, DistributedContextPropagator Propagator);
-
-    /// <summary>A response feature that records OnStarting callbacks and fires them, as a server does.</summary>
-    private sealed class BenchmarkResponseFeature : HttpResponseFeature
-    {
-        private List<(Func<object, Task> Callback, object State)>? _onStarting;
-
-        public override void OnStarting(Func<object, Task> callback, object state) =>
-            (_onStarting ??= []).Add((callback, state));
-
-        public override void OnCompleted(Func<object, Task> callback, object state)
+        private sealed class Logger : ILogger
         {
-        }
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
 
-        public async Task FireOnStartingAsync()
-        {
-            if (_onStarting is null)
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
             {
-                return;
             }
-
-            for (var i = _onStarting.Count - 1; i >= 0; i--)
-            {
-                await _onStarting[i].Callback(_onStarting[i].State);
-            }
-
-            _started = true;
         }
-
-        private bool _started;
-
-        public override bool HasStarted => _started;
     }
 
     /// <summary>Allocations in bytes, not rounded to KB: the differences are tens of bytes.</summary>

@@ -1,7 +1,7 @@
 using ContextMiddleware.AspNetCore;
 using ContextMiddleware.AspNetCore.Internal.Options;
 
-namespace ContextMiddleware.RequestContext.Tests;
+namespace ContextMiddleware.Requests.Tests;
 
 public class OptionsValidatorTests
 {

@@ -2,7 +2,7 @@ using ContextMiddleware.AspNetCore;
 using ContextMiddleware.AspNetCore.Internal.Options;
 using ContextMiddleware.AspNetCore.Internal.Tracing;
 
-namespace ContextMiddleware.RequestContext.Tests;
+namespace ContextMiddleware.Requests.Tests;
 
 /// <summary>
 /// The W3C Trace Context parser: the recommendation's own examples first, then property tests against a regular

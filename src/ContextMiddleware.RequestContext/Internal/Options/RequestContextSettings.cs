@@ -30,6 +30,8 @@ internal sealed class RequestContextSettings : IDisposable
     private readonly IDisposable? _reloads;
     private TrustedNetworks _networks;
     private DestinationPolicy _destinations;
+    private string[] _lists;
+    private string? _lastReloadFailure;
 
     public RequestContextSettings(
         IOptions<RequestContextOptions> options,
@@ -60,6 +62,7 @@ internal sealed class RequestContextSettings : IDisposable
         OutgoingRequestIdHeader = options.OutgoingRequestIdHeader;
         _networks = new TrustedNetworks(options.TrustedNetworks);
         _destinations = new DestinationPolicy(options.PropagationAllowedHosts);
+        _lists = ListsOf(options);
     }
 
     public string[] RequestIdHeaders { get; }
@@ -89,6 +92,8 @@ internal sealed class RequestContextSettings : IDisposable
 
     public void Dispose() => _reloads?.Dispose();
 
+    // A configuration reload may be signalled more than once (by each provider, then by the root): what did not change
+    // is neither applied nor logged again.
     private void Reload()
     {
         RequestContextOptions options;
@@ -98,12 +103,29 @@ internal sealed class RequestContextSettings : IDisposable
         }
         catch (OptionsValidationException exception)
         {
-            Log.InvalidReload(_logger!, string.Join(" ", exception.Failures));
+            var failure = string.Join(" ", exception.Failures);
+            if (!string.Equals(Interlocked.Exchange(ref _lastReloadFailure, failure), failure, StringComparison.Ordinal))
+            {
+                Log.InvalidReload(_logger!, failure);
+            }
+
+            return;
+        }
+
+        Volatile.Write(ref _lastReloadFailure, null);
+        var lists = ListsOf(options);
+        if (lists.SequenceEqual(Volatile.Read(ref _lists)))
+        {
             return;
         }
 
         Volatile.Write(ref _networks, new TrustedNetworks(options.TrustedNetworks));
         Volatile.Write(ref _destinations, new DestinationPolicy(options.PropagationAllowedHosts));
+        Volatile.Write(ref _lists, lists);
         Log.Reloaded(_logger!, options.TrustedNetworks.Count, options.PropagationAllowedHosts.Count);
     }
+
+    /// <summary>The reloadable lists, as one sequence to compare.</summary>
+    private static string[] ListsOf(RequestContextOptions options) =>
+        [.. options.TrustedNetworks, "|", .. options.PropagationAllowedHosts];
 }
