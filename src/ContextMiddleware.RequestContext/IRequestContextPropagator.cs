@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Security.Claims;
 using Microsoft.Extensions.Primitives;
 
 namespace ContextMiddleware.AspNetCore;
@@ -64,28 +62,15 @@ public interface IRequestContextPropagator
     /// <summary>
     /// For transports of live calls (HTTP requests, hub invocations, gRPC calls): sets the request context of an
     /// incoming call in the calling flow, as <c>UseRequestContext()</c> does for every HTTP request. The request id is
-    /// read from <see cref="RequestContextOptions.RequestIdHeaders"/> and believed when the trust policy trusts
-    /// <paramref name="remoteAddress"/>; the trace is <paramref name="activity"/>'s, or, without one, the caller's
-    /// trusted <c>traceparent</c> continued with a fresh span id (or a new trace); the user reads
-    /// <paramref name="userSource"/> through <paramref name="principal"/> whenever it is asked for.
+    /// read from <see cref="RequestContextOptions.RequestIdHeaders"/> and believed when the trust policy trusts the
+    /// source's address; the trace is <paramref name="activity"/>'s, or, without one, the caller's trusted
+    /// <c>traceparent</c> continued with a fresh span id (or a new trace); the user reads the source's principal
+    /// whenever it is asked for. What is wrong with the request id is logged, with the new context.
     /// </summary>
-    /// <typeparam name="TCarrier">The type of the call's headers.</typeparam>
-    /// <typeparam name="TUserSource">What the call's principal is read from.</typeparam>
-    /// <param name="carrier">The call's headers.</param>
-    /// <param name="getter">Reads one header: its values, or <see cref="StringValues.Empty"/> when absent.</param>
-    /// <param name="remoteAddress">The caller's address, for the trust policy.</param>
+    /// <param name="source">The call.</param>
     /// <param name="activity">The call's Activity, when the transport started one.</param>
-    /// <param name="userSource">What the principal is read from; make it forget the call when the call ends.</param>
-    /// <param name="principal">Reads the current principal, <see langword="null"/> when anonymous.</param>
     /// <returns>The values set, and whether the call must be rejected.</returns>
-    IncomingCall BeginCall<TCarrier, TUserSource>(
-        TCarrier carrier,
-        Func<TCarrier, string, StringValues> getter,
-        IPAddress? remoteAddress,
-        Activity? activity,
-        TUserSource userSource,
-        Func<TUserSource, ClaimsPrincipal?> principal)
-        where TUserSource : class;
+    IncomingCall BeginCall(IncomingCallSource source, Activity? activity);
 
     /// <summary>Writes the context into string headers; see <see cref="Inject{TCarrier}"/>.</summary>
     /// <param name="carrier">The message headers.</param>

@@ -5,13 +5,19 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Serilog;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Formatting.Display;
 
 namespace ContextMiddleware.Benchmarks;
 
 /// <summary>
 /// A Kestrel server for the load test (<c>load.sh</c>): <c>serve VARIANT URL</c> where VARIANT is bare, bare2,
-/// correlationid, asynclocal or requestcontext. Logging is on at Warning, as in production, so that ASP.NET Core's
-/// hosting starts its request Activity in every variant.
+/// correlationid, asynclocal or requestcontext (the console logger on at Warning, as in production, so that ASP.NET
+/// Core's hosting starts its request Activity in every variant), or serilog and serilog-requestcontext (Serilog request
+/// logging writing one line per request, rendered with a text template and thrown away; the second with
+/// <c>UseRequestContext()</c> and <c>Enrich.WithRequestContext()</c>).
 /// </summary>
 public static class LoadServer
 {
@@ -20,14 +26,33 @@ public static class LoadServer
     public static async Task<int> RunAsync(string variant, string url)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders().AddConsole().SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.ClearProviders();
+        if (variant.StartsWith("serilog", StringComparison.Ordinal))
+        {
+            var withContext = variant == "serilog-requestcontext";
+            builder.Services.AddSerilog(logger =>
+            {
+                logger.MinimumLevel.Information().MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning);
+                if (withContext)
+                {
+                    logger.Enrich.WithRequestContext();
+                }
+
+                logger.WriteTo.Sink(new DiscardingTextSink("{Timestamp:HH:mm:ss} {Level:u3} {RequestId} {TraceId} {Message:lj}{NewLine}"));
+            });
+        }
+        else
+        {
+            builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
+        }
+
         builder.WebHost.UseUrls(url);
         switch (variant)
         {
             case "correlationid":
                 builder.Services.AddDefaultCorrelationId();
                 break;
-            case "requestcontext":
+            case "requestcontext" or "serilog-requestcontext":
                 builder.Services.AddRequestContext();
                 break;
         }
@@ -36,6 +61,13 @@ public static class LoadServer
         switch (variant)
         {
             case "bare" or "bare2":
+                break;
+            case "serilog":
+                app.UseSerilogRequestLogging();
+                break;
+            case "serilog-requestcontext":
+                app.UseSerilogRequestLogging();
+                app.UseRequestContext();
                 break;
             case "correlationid":
                 app.UseCorrelationId();
@@ -66,5 +98,13 @@ public static class LoadServer
         app.MapGet("/", () => "ok");
         await app.RunAsync();
         return 0;
+    }
+
+    /// <summary>Renders each event with a text template, as a console or file sink does, and throws the text away.</summary>
+    private sealed class DiscardingTextSink(string outputTemplate) : ILogEventSink
+    {
+        private readonly MessageTemplateTextFormatter _formatter = new(outputTemplate);
+
+        public void Emit(LogEvent logEvent) => _formatter.Format(logEvent, TextWriter.Null);
     }
 }

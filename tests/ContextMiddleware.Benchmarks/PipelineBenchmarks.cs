@@ -67,7 +67,7 @@ public class PipelineBenchmarks
     public Task UseRequestContext() => _requestContext.SendAsync();
 
     /// <summary>A host whose server hands one connection's requests to ASP.NET Core's hosting application.</summary>
-    private sealed class Server : IServer, IDisposable
+    internal sealed class Server : IServer, IDisposable
     {
         private WebApplication _app = null!;
         private Func<Task> _send = null!;
@@ -121,33 +121,116 @@ public class PipelineBenchmarks
         }
     }
 
-    /// <summary>One kept-alive connection: its features are reused request after request, as Kestrel's are.</summary>
-    private sealed class Connection<TContext> : FeatureCollection, IHostContextContainer<TContext>, IHttpResponseFeature
+    /// <summary>
+    /// One kept-alive connection, with Kestrel's shape: the connection object is the feature collection, the request's
+    /// standard features are the connection itself (found by a type test, as Kestrel's generated code does), any other
+    /// feature goes into a small list, and everything is reset between requests, with the revision that tells
+    /// HttpContext to look its features up again.
+    /// </summary>
+    private sealed class Connection<TContext> : IFeatureCollection, IHostContextContainer<TContext>,
+        IHttpRequestFeature, IHttpResponseFeature, IHttpConnectionFeature, IHttpRequestIdentifierFeature
         where TContext : notnull
     {
-        private readonly HttpRequestFeature _request = new();
+        private static readonly System.Net.IPAddress s_loopback = System.Net.IPAddress.Loopback;
+        private readonly List<KeyValuePair<Type, object>> _extra = [];
         private readonly List<(Func<object, Task> Callback, object State)> _onStarting = [];
+        private readonly HeaderDictionary _requestHeaders = [];
         private readonly HeaderDictionary _responseHeaders = [];
-
-        public Connection()
-        {
-            Set<IHttpRequestFeature>(_request);
-            Set<IHttpResponseFeature>(this);
-            Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(Stream.Null));
-            Set<IHttpConnectionFeature>(new HttpConnectionFeature { RemoteIpAddress = System.Net.IPAddress.Loopback, ConnectionId = "bench" });
-        }
+        private readonly IHttpResponseBodyFeature _body = new StreamResponseBodyFeature(Stream.Null);
+        private int _requestCount;
+        private string? _traceIdentifier;
 
         public TContext? HostContext { get; set; }
 
+        public bool IsReadOnly => false;
+
+        public int Revision { get; private set; }
+
+        // IHttpRequestFeature
+        public string Protocol { get; set; } = "HTTP/1.1";
+
+        public string Scheme { get; set; } = "http";
+
+        public string Method { get; set; } = "GET";
+
+        public string PathBase { get; set; } = "";
+
+        public string Path { get; set; } = "/";
+
+        public string QueryString { get; set; } = "";
+
+        public string RawTarget { get; set; } = "/";
+
+        IHeaderDictionary IHttpRequestFeature.Headers { get => _requestHeaders; set { } }
+
+        Stream IHttpRequestFeature.Body { get => Stream.Null; set { } }
+
+        // IHttpResponseFeature
         public int StatusCode { get; set; } = 200;
 
         public string? ReasonPhrase { get; set; }
 
-        public IHeaderDictionary Headers { get; set; } = null!;
+        IHeaderDictionary IHttpResponseFeature.Headers { get => _responseHeaders; set { } }
 
-        public Stream Body { get; set; } = Stream.Null;
+        Stream IHttpResponseFeature.Body { get => Stream.Null; set { } }
 
         public bool HasStarted { get; private set; }
+
+        // IHttpConnectionFeature
+        public string ConnectionId { get; set; } = "bench";
+
+        public System.Net.IPAddress? RemoteIpAddress { get => s_loopback; set { } }
+
+        public System.Net.IPAddress? LocalIpAddress { get => s_loopback; set { } }
+
+        public int RemotePort { get; set; } = 40000;
+
+        public int LocalPort { get; set; } = 5000;
+
+        // IHttpRequestIdentifierFeature: made on first read, as Kestrel's connection-based id is.
+        public string TraceIdentifier
+        {
+            get => _traceIdentifier ??= string.Create(System.Globalization.CultureInfo.InvariantCulture, $"bench:{_requestCount:X8}");
+            set => _traceIdentifier = value;
+        }
+
+        public object? this[Type key]
+        {
+            get => Get(key);
+            set
+            {
+                Revision++;
+                for (var i = 0; i < _extra.Count; i++)
+                {
+                    if (_extra[i].Key == key)
+                    {
+                        if (value is null)
+                        {
+                            _extra.RemoveAt(i);
+                        }
+                        else
+                        {
+                            _extra[i] = new(key, value);
+                        }
+
+                        return;
+                    }
+                }
+
+                if (value is not null)
+                {
+                    _extra.Add(new(key, value));
+                }
+            }
+        }
+
+        public TFeature? Get<TFeature>() => (TFeature?)Get(typeof(TFeature));
+
+        public void Set<TFeature>(TFeature? instance) => this[typeof(TFeature)] = instance;
+
+        public IEnumerator<KeyValuePair<Type, object>> GetEnumerator() => _extra.GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 
         public void OnStarting(Func<object, Task> callback, object state) => _onStarting.Add((callback, state));
 
@@ -155,20 +238,45 @@ public class PipelineBenchmarks
         {
         }
 
+        private object? Get(Type key)
+        {
+            if (key == typeof(IHttpRequestFeature) || key == typeof(IHttpResponseFeature) || key == typeof(IHttpConnectionFeature) ||
+                key == typeof(IHttpRequestIdentifierFeature))
+            {
+                return this;
+            }
+
+            if (key == typeof(IHttpResponseBodyFeature))
+            {
+                return _body;
+            }
+
+            foreach (var feature in _extra)
+            {
+                if (feature.Key == key)
+                {
+                    return feature.Value;
+                }
+            }
+
+            return null;
+        }
+
         public async Task ProcessAsync(IHttpApplication<TContext> application, bool incomingId)
         {
-            // The request as a server parses it; the per-request state reset, as a kept-alive connection does.
-            _request.Method = "GET";
-            _request.Path = "/";
-            _request.Headers.Clear();
+            // The next request on the connection: the previous one's state reset, its headers parsed.
+            _requestCount++;
+            _traceIdentifier = null;
+            _extra.Clear();
+            Revision++;
+            _requestHeaders.Clear();
             if (incomingId)
             {
-                _request.Headers["X-Request-ID"] = "0af7651916cd43dd8448eb211c80319c";
-                _request.Headers["traceparent"] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+                _requestHeaders["X-Request-ID"] = "0af7651916cd43dd8448eb211c80319c";
+                _requestHeaders["traceparent"] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
             }
 
             _responseHeaders.Clear();
-            Headers = _responseHeaders;
             StatusCode = 200;
             HasStarted = false;
             _onStarting.Clear();

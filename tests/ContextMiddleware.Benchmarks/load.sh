@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Kestrel load test: requests/s of each middleware variant relative to a bare pipeline, on 127.0.0.1 only.
-# Servers run pinned to CPU 0, wrk to CPU 1; the variants are alternated round by round (A B A B ...), and each
-# round's ratio is taken against the bare server measured in the same round. A second bare server ("bare2")
-# shows the noise floor. Bounded: ROUNDS x variants x DURATION, then every server is stopped.
+# Kestrel load test on 127.0.0.1 only: for each middleware variant, requests/s and the server's CPU time per request
+# (user + system, from /proc/PID/stat, over the requests wrk counted), each against its baseline measured in the same
+# round: bare for the plain variants, serilog (Serilog request logging alone) for serilog-requestcontext.
+# Servers run pinned to CPU 0, wrk to CPU 1; the variants are alternated round by round (A B A B ...). A second bare
+# server ("bare2") shows the noise floor. Bounded: ROUNDS x variants x DURATION, then every server is stopped.
 #
 #   tests/ContextMiddleware.Benchmarks/load.sh            # 10 rounds of 10 s per variant
 #   ROUNDS=3 DURATION=5s tests/ContextMiddleware.Benchmarks/load.sh
@@ -10,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 ROUNDS=${ROUNDS:-10}
 DURATION=${DURATION:-10s}
-VARIANTS=(bare requestcontext correlationid asynclocal bare2)
+VARIANTS=(bare requestcontext correlationid asynclocal bare2 serilog serilog-requestcontext)
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 dotnet build -c Release -v q -nologo >/dev/null
@@ -30,11 +31,22 @@ for variant in "${VARIANTS[@]}"; do
   taskset -c 1 wrk -t1 -c32 -d2s "http://127.0.0.1:${ports[$variant]}/" >/dev/null # warm-up
 done
 
+declare -A pidof
+i=0
+for variant in "${VARIANTS[@]}"; do pidof[$variant]=${pids[$i]}; i=$((i + 1)); done
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
 results=$(mktemp)
 for round in $(seq "$ROUNDS"); do
   for variant in "${VARIANTS[@]}"; do
-    rps=$(taskset -c 1 wrk -t1 -c32 -d"$DURATION" -H "X-Request-ID: load-test-id" "http://127.0.0.1:${ports[$variant]}/" | awk '/Requests\/sec/ {print $2}')
-    echo "$round $variant $rps" | tee -a "$results"
+    before=$(cpu_ticks "${pidof[$variant]}")
+    out=$(taskset -c 1 wrk -t1 -c32 -d"$DURATION" -H "X-Request-ID: load-test-id" "http://127.0.0.1:${ports[$variant]}/")
+    after=$(cpu_ticks "${pidof[$variant]}")
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    requests=$(awk '/requests in/ {print $1}' <<<"$out")
+    us=$(python3 -c "print(($after - $before) / $hz / $requests * 1e6)")
+    echo "$round $variant $rps $us" | tee -a "$results"
   done
 done
 
@@ -42,12 +54,16 @@ echo
 python3 - "$results" "${VARIANTS[@]}" <<'PY'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
-rps = {}
-for rnd, variant, value in rows:
+rps, cpu = {}, {}
+for rnd, variant, value, us in rows:
     rps.setdefault(variant, {})[rnd] = float(value)
-print("| Variant | Median requests/s | Median paired ratio to bare | Min ratio | Max ratio |")
-print("| --- | ---: | ---: | ---: | ---: |")
+    cpu.setdefault(variant, {})[rnd] = float(us)
+print("| Variant | Baseline | Median requests/s | Median paired ratio | Server CPU per request | Median paired CPU over baseline | Range |")
+print("| --- | --- | ---: | ---: | ---: | ---: | --- |")
 for variant in sys.argv[2:]:
-    ratios = [rps[variant][r] / rps["bare"][r] for r in rps[variant]]
-    print(f"| {variant} | {statistics.median(rps[variant].values()):.0f} | {statistics.median(ratios):.3f} | {min(ratios):.3f} | {max(ratios):.3f} |")
+    base = "serilog" if variant.startswith("serilog") else "bare"
+    ratios = [rps[variant][r] / rps[base][r] for r in rps[variant]]
+    deltas = [cpu[variant][r] - cpu[base][r] for r in cpu[variant]]
+    print(f"| {variant} | {base} | {statistics.median(rps[variant].values()):.0f} | {statistics.median(ratios):.3f} | "
+          f"{statistics.median(cpu[variant].values()):.2f} µs | {statistics.median(deltas):+.2f} µs | {min(deltas):+.2f} to {max(deltas):+.2f} µs |")
 PY

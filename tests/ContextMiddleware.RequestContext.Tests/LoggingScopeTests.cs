@@ -20,8 +20,8 @@ public class LoggingScopeTests
     public void RequestScope_ReadLaterOutsideTheContext_HoldsTheValuesOfWhenItWasWritten()
     {
         var provider = Provider();
-        var principal = new ClaimsPrincipal?[] { null };
-        var user = new SourceUser<ClaimsPrincipal?[]>(principal, static box => box[0], new RequestContextSettings(new RequestContextOptions()));
+        var call = new TestCall();
+        var user = new SourceUser(call, new RequestContextSettings(new RequestContextOptions()));
         var scopes = new List<IReadOnlyList<KeyValuePair<string, object?>>>();
 
         new Context().Run(() =>
@@ -30,7 +30,7 @@ public class LoggingScopeTests
             scopes.Add(ScopeOf(provider));
 
             // Authentication runs after the first event was written.
-            principal[0] = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", "alice"), new Claim("name", "Alice")], "test"));
+            call.CurrentPrincipal = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", "alice"), new Claim("name", "Alice")], "test"));
             scopes.Add(ScopeOf(provider));
         });
 
@@ -98,6 +98,17 @@ public class LoggingScopeTests
         IReadOnlyList<KeyValuePair<string, object?>>? found = null;
         provider.ForEachScope((scope, _) => found = (IReadOnlyList<KeyValuePair<string, object?>>)scope!, 0);
         return found!;
+    }
+
+    private sealed class TestCall : IncomingCallSource
+    {
+        public ClaimsPrincipal? CurrentPrincipal { get; set; }
+
+        public override System.Net.IPAddress? RemoteAddress => null;
+
+        public override ClaimsPrincipal? Principal => CurrentPrincipal;
+
+        public override Microsoft.Extensions.Primitives.StringValues GetHeader(string name) => default;
     }
 
     private static string[] Pairs(IReadOnlyList<KeyValuePair<string, object?>> scope) => [.. scope.Select(pair => $"{pair.Key}={pair.Value}")];

@@ -33,6 +33,11 @@ internal static partial class HttpLog
         EventName = "InvalidTraceState")]
     public static partial void InvalidTraceState(ILogger logger);
 
+    [LoggerMessage(13, LogLevel.Error,
+        "The request's context could not be begun when the server started the request; the pipeline begins it instead.",
+        EventName = "BeginFailed")]
+    public static partial void BeginFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(12, LogLevel.Debug,
         "The request was aborted by the client.",
         EventName = "RequestAborted")]

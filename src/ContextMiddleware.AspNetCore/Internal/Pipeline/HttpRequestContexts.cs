@@ -1,6 +1,7 @@
 using System.Diagnostics;
+using ContextMiddleware.AspNetCore.Internal.Logging;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Primitives;
+using Microsoft.Extensions.Logging;
 
 namespace ContextMiddleware.AspNetCore.Internal.Pipeline;
 
@@ -25,11 +26,10 @@ namespace ContextMiddleware.AspNetCore.Internal.Pipeline;
 internal sealed class HttpRequestContexts(
     IRequestContextPropagator propagator,
     HttpSettings settings,
-    IServiceProvider services) : IObserver<KeyValuePair<string, object?>>, IDisposable
+    IServiceProvider services,
+    ILogger<HttpRequestContexts> logger) : IObserver<KeyValuePair<string, object?>>, IDisposable
 {
     private const string StartEvent = "Microsoft.AspNetCore.Hosting.HttpRequestIn.Start";
-
-    private static readonly Func<IHeaderDictionary, string, StringValues> s_getter = static (headers, name) => headers[name];
 
     private readonly Lock _lock = new();
     private IDisposable? _subscription;
@@ -66,8 +66,7 @@ internal sealed class HttpRequestContexts(
     public HttpCall Begin(HttpContext context, Activity? activity)
     {
         var call = new HttpCall(context);
-        var incoming = propagator.BeginCall(
-            context.Request.Headers, s_getter, context.Connection.RemoteIpAddress, activity, call, HttpCall.ReadPrincipal);
+        var incoming = propagator.BeginCall(call, activity);
         call.Rejection = incoming.Rejection;
         context.TraceIdentifier = incoming.RequestId;
         context.Features.Set(call);
@@ -81,9 +80,21 @@ internal sealed class HttpRequestContexts(
 
     public void OnNext(KeyValuePair<string, object?> value)
     {
-        if (string.Equals(value.Key, StartEvent, StringComparison.Ordinal) && value.Value is HttpContext context)
+        if (!string.Equals(value.Key, StartEvent, StringComparison.Ordinal) || value.Value is not HttpContext context)
+        {
+            return;
+        }
+
+        try
         {
             Begin(context, Activity.Current);
+        }
+        catch (Exception exception)
+        {
+            // Never fail hosting's own start of the request (the server would drop the connection unlogged): the
+            // outermost middleware begins the context again, in the pipeline, where a failure is answered and logged.
+            context.Features.Set<HttpCall>(null);
+            HttpLog.BeginFailed(logger, exception);
         }
     }
 

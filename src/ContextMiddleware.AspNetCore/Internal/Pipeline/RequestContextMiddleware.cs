@@ -39,7 +39,7 @@ internal sealed class RequestContextMiddleware(
     public async Task InvokeAsync(HttpContext context)
     {
         Activity? startedActivity = null;
-        if (context.Features.Get<HttpCall>() is not { } call)
+        if (context.Features.Get<HttpCall>() is not { } call || !call.IsFor(context))
         {
             startedActivity = StartActivity(context);
             call = contexts.Begin(context, startedActivity);

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Security.Claims;
 using ContextMiddleware.AspNetCore.Internal.Options;
 using ContextMiddleware.AspNetCore.Internal.RequestIds;
 using ContextMiddleware.AspNetCore.Internal.Tracing;
@@ -17,6 +15,8 @@ internal sealed class RequestContextPropagator(
     RequestIdResolver resolver,
     IRequestContextTrustPolicy trust) : IRequestContextPropagator
 {
+    private static readonly Func<IncomingCallSource, string, StringValues> s_header = static (source, name) => source.GetHeader(name);
+
     private RequestContextSettings Settings => resolver.Settings;
 
     public void Inject<TCarrier>(TCarrier carrier, Action<TCarrier, string, string> setter)
@@ -59,19 +59,11 @@ internal sealed class RequestContextPropagator(
     public Task RunAsync(Context context, Func<Task> handler, string? displayName = null) =>
         ContextActivities.RunAsync(context, handler, ContextActivities.ConsumerActivityName, ActivityKind.Consumer, displayName);
 
-    public IncomingCall BeginCall<TCarrier, TUserSource>(
-        TCarrier carrier,
-        Func<TCarrier, string, StringValues> getter,
-        IPAddress? remoteAddress,
-        Activity? activity,
-        TUserSource userSource,
-        Func<TUserSource, ClaimsPrincipal?> principal)
-        where TUserSource : class
+    public IncomingCall BeginCall(IncomingCallSource source, Activity? activity)
     {
-        ArgumentNullException.ThrowIfNull(getter);
-        ArgumentNullException.ThrowIfNull(userSource);
-        ArgumentNullException.ThrowIfNull(principal);
+        ArgumentNullException.ThrowIfNull(source);
 
+        var remoteAddress = source.RemoteAddress;
         TraceContext trace;
         bool newTrace;
         if (activity is { IdFormat: ActivityIdFormat.W3C })
@@ -81,11 +73,11 @@ internal sealed class RequestContextPropagator(
         }
         else
         {
-            trace = IncomingTrace.Read(carrier, getter, trust.IsTrusted(IncomingValue.TraceContext, remoteAddress), out newTrace);
+            trace = IncomingTrace.Read(source, s_header, trust.IsTrusted(IncomingValue.TraceContext, remoteAddress), out newTrace);
         }
 
-        var resolved = resolver.Resolve(carrier, getter, remoteAddress, newTrace ? trace.TraceId : null, canReject: true);
-        var user = new SourceUser<TUserSource>(userSource, principal, Settings);
+        var resolved = resolver.Resolve(source, s_header, remoteAddress, newTrace ? trace.TraceId : null, canReject: true);
+        var user = new SourceUser(source, Settings);
         if (resolved.ClientRequestId is null && !RequestContext.ClientRequestId.TryGet(out _))
         {
             // The common case: no client id to keep, and none inherited to clear. One variable fewer to write.

@@ -13,13 +13,12 @@ namespace ContextMiddleware.AspNetCore.Internal.User;
 /// An anonymous call's <see cref="Principal"/> is an empty principal made for this call alone, never a shared one: a
 /// claim added to it is seen by this call only.
 /// </remarks>
-internal sealed class SourceUser<TSource>(TSource source, Func<TSource, ClaimsPrincipal?> read, RequestContextSettings settings) : ICurrentUser
-    where TSource : class
+internal sealed class SourceUser(IncomingCallSource source, RequestContextSettings settings) : ICurrentUser
 {
     private ClaimsPrincipal? _anonymous;
     private Identity? _identity;
 
-    public ClaimsPrincipal Principal => read(source) ?? Anonymous();
+    public ClaimsPrincipal Principal => source.Principal ?? Anonymous();
 
     public bool IsAuthenticated => Resolve().IsAuthenticated;
 
@@ -47,7 +46,7 @@ internal sealed class SourceUser<TSource>(TSource source, Func<TSource, ClaimsPr
 
     private Identity Resolve()
     {
-        var principal = read(source) ?? Volatile.Read(ref _anonymous);
+        var principal = source.Principal ?? Volatile.Read(ref _anonymous);
         var identity = Volatile.Read(ref _identity);
         if (identity is null || !ReferenceEquals(identity.Principal, principal))
         {

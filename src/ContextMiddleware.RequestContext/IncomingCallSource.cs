@@ -1,0 +1,28 @@
+using System.Net;
+using System.Security.Claims;
+using Microsoft.Extensions.Primitives;
+
+namespace ContextMiddleware.AspNetCore;
+
+/// <summary>
+/// What a transport knows of one incoming live call (an HTTP request, a hub invocation, a gRPC call), for
+/// <see cref="IRequestContextPropagator.BeginCall"/>: its headers, its caller's address, and its principal.
+/// </summary>
+/// <remarks>
+/// The call's <see cref="ICurrentUser"/> reads <see cref="Principal"/> whenever it is asked for, also after the call
+/// ended (from work the call started): a source should then answer the principal the call ended with, and let go of
+/// anything the transport recycles (ContextMiddleware.AspNetCore's source lets go of the <c>HttpContext</c>).
+/// </remarks>
+public abstract class IncomingCallSource
+{
+    /// <summary>Gets the caller's address, for the trust policy; <see langword="null"/> when unknown.</summary>
+    public abstract IPAddress? RemoteAddress { get; }
+
+    /// <summary>Gets the call's current principal; <see langword="null"/> while nobody authenticated the call.</summary>
+    public abstract ClaimsPrincipal? Principal { get; }
+
+    /// <summary>Returns the values of one of the call's headers.</summary>
+    /// <param name="name">The header's name.</param>
+    /// <returns>Its values; <see cref="StringValues.Empty"/> when absent.</returns>
+    public abstract StringValues GetHeader(string name);
+}
