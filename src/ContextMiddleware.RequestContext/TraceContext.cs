@@ -37,9 +37,6 @@ public sealed class TraceContext(string traceId, string spanId, string? parentSp
     /// <summary>The trace flags: sampled (0x01) and the Level 2 random flag (0x02) among them.</summary>
     internal byte Flags { get; } = sampled ? TraceParent.SampledFlag : (byte)0;
 
-    /// <summary>The Microsoft.Extensions.Logging scopes made for this trace's request (see <c>RequestLogScope</c>).</summary>
-    internal object? LogScopes;
-
     /// <summary>Returns the trace context of <paramref name="activity"/>: its trace id, span id, parent, flags and tracestate.</summary>
     /// <param name="activity">A W3C activity.</param>
     /// <returns>The activity's trace context. The id strings are the activity's own: nothing is formatted twice.</returns>

@@ -22,8 +22,12 @@ internal sealed class HttpCall(HttpContext context) : IncomingCallSource
     private HttpContext? _context = context;
     private ClaimsPrincipal? _final;
 
-    /// <summary>Why the request must be rejected, or <see langword="null"/>.</summary>
-    public string? Rejection { get; set; }
+    /// <summary>The request's id, for its response.</summary>
+    public string RequestId { get; set; } = string.Empty;
+
+    /// <summary>The request's trace, for its <c>traceresponse</c>.</summary>
+    public TraceContext? Trace { get; set; }
+
 
     /// <summary>The connection's address; read while the request begins.</summary>
     public override IPAddress? RemoteAddress => _context?.Connection.RemoteIpAddress;

@@ -32,6 +32,7 @@ internal sealed class HttpRequestContexts(
     private const string StartEvent = "Microsoft.AspNetCore.Hosting.HttpRequestIn.Start";
 
     private readonly Lock _lock = new();
+    private readonly ResponseHeaderWriter _headerWriter = new(settings);
     private IDisposable? _subscription;
     private bool _enabled;
 
@@ -67,12 +68,17 @@ internal sealed class HttpRequestContexts(
     {
         var call = new HttpCall(context);
         var incoming = propagator.BeginCall(call, activity);
-        call.Rejection = incoming.Rejection;
+        call.RequestId = incoming.RequestId;
+        call.Trace = incoming.Trace;
+        if (incoming.Rejection is { } rejection)
+        {
+            context.Features.Set(new Rejection(rejection));
+        }
         context.TraceIdentifier = incoming.RequestId;
         context.Features.Set(call);
         if (settings.WritesResponseHeaders)
         {
-            context.Response.OnStarting(ResponseHeaderWriter.Callback, new ResponseHeaderWriter(settings, context.Response, incoming.RequestId, incoming.Trace));
+            context.Response.OnStarting(_headerWriter.Callback, context);
         }
 
         return call;

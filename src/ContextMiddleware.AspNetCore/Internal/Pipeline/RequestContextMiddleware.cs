@@ -47,9 +47,9 @@ internal sealed class RequestContextMiddleware(
 
         try
         {
-            if (call.Rejection is { } rejection)
+            if (context.Features.Get<Rejection>() is { } rejection)
             {
-                await RejectAsync(context, rejection);
+                await RejectAsync(context, rejection.Detail);
                 return;
             }
 

@@ -45,7 +45,7 @@ internal sealed class RequestLogScope : IReadOnlyList<KeyValuePair<string, objec
 }
 
 /// <summary>
-/// The scopes made for one request and one user (kept on the request's <see cref="TraceContext"/>), in the four shapes
+/// The scopes made for one request and one user (kept with the request's <see cref="TraceContext"/>), in the four shapes
 /// an event can need: with or without RequestId, with or without the trace ids.
 /// </summary>
 internal sealed class RequestLogScopes(string requestId, string? userId, string? userName)

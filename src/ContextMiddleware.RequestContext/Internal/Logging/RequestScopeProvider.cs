@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -27,6 +28,8 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
     [ThreadStatic]
     private static bool t_frameworkHasRequestId;
 
+    // The scopes made for each request, kept as long as the request's TraceContext lives (one per request).
+    private readonly ConditionalWeakTable<TraceContext, RequestLogScopes> _requests = [];
     private readonly IExternalScopeProvider _framework;
     private readonly bool _enabled;
     private readonly bool _frameworkWritesTraceIds;
@@ -58,7 +61,7 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
 
     public IDisposable Push(object? state) => _framework.Push(state);
 
-    private static RequestLogScope ScopeOf(string requestId, TraceContext? trace, TraceContext? traceForScope, bool withRequestId)
+    private RequestLogScope ScopeOf(string requestId, TraceContext? trace, TraceContext? traceForScope, bool withRequestId)
     {
         var user = RequestContext.User.Get();
         var (userId, userName) = (user.Id, user.Name);
@@ -67,10 +70,10 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
             return new RequestLogScope(withRequestId ? requestId : null, userId, userName, traceForScope);
         }
 
-        if (Volatile.Read(ref trace.LogScopes) is not RequestLogScopes scopes || !scopes.IsFor(requestId, userId, userName))
+        if (!_requests.TryGetValue(trace, out var scopes) || !scopes.IsFor(requestId, userId, userName))
         {
             scopes = new RequestLogScopes(requestId, userId, userName);
-            Volatile.Write(ref trace.LogScopes, scopes); // a race only makes the same scopes twice
+            _requests.AddOrUpdate(trace, scopes); // a race only makes the same scopes twice
         }
 
         return scopes.Get(withRequestId, traceForScope);

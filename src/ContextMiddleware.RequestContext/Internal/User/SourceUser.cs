@@ -15,10 +15,11 @@ namespace ContextMiddleware.AspNetCore.Internal.User;
 /// </remarks>
 internal sealed class SourceUser(IncomingCallSource source, RequestContextSettings settings) : ICurrentUser
 {
-    private ClaimsPrincipal? _anonymous;
+    // The principal last seen, what it makes of the user, and, for a call nobody authenticated, the empty principal of
+    // the call's own that Principal returns (one object, so a request pays one field for all of it).
     private Identity? _identity;
 
-    public ClaimsPrincipal Principal => source.Principal ?? Anonymous();
+    public ClaimsPrincipal Principal => source.Principal ?? OwnAnonymous();
 
     public bool IsAuthenticated => Resolve().IsAuthenticated;
 
@@ -32,34 +33,48 @@ internal sealed class SourceUser(IncomingCallSource source, RequestContextSettin
 
     public override string ToString() => Id ?? "anonymous";
 
-    private ClaimsPrincipal Anonymous()
+    /// <summary>The call's own empty principal: made once, then the same object for every read.</summary>
+    private ClaimsPrincipal OwnAnonymous()
     {
-        var anonymous = Volatile.Read(ref _anonymous);
-        if (anonymous is null)
+        var identity = Volatile.Read(ref _identity);
+        while (true)
         {
-            anonymous = new ClaimsPrincipal(new ClaimsIdentity());
-            anonymous = Interlocked.CompareExchange(ref _anonymous, anonymous, null) ?? anonymous;
-        }
+            if (identity is { OwnAnonymous: true })
+            {
+                return identity.Principal!;
+            }
 
-        return anonymous;
+            var created = new Identity(new ClaimsPrincipal(new ClaimsIdentity()), false, null, null, OwnAnonymous: true);
+            var seen = Interlocked.CompareExchange(ref _identity, created, identity);
+            if (ReferenceEquals(seen, identity))
+            {
+                return created.Principal!;
+            }
+
+            identity = seen;
+        }
     }
 
     private Identity Resolve()
     {
-        var principal = source.Principal ?? Volatile.Read(ref _anonymous);
+        var principal = source.Principal;
         var identity = Volatile.Read(ref _identity);
-        if (identity is null || !ReferenceEquals(identity.Principal, principal))
+        if (identity is not null && (ReferenceEquals(identity.Principal, principal) || principal is null && identity.OwnAnonymous))
         {
-            var authenticated = principal is not null && IsAnyAuthenticated(principal);
-            identity = new Identity(
-                principal,
-                authenticated,
-                authenticated ? FindFirst(principal!, settings.UserIdClaimTypes) : null,
-                authenticated ? FindFirst(principal!, settings.UserNameClaimTypes) : null);
-            Volatile.Write(ref _identity, identity);
+            return identity;
         }
 
-        return identity;
+        var authenticated = principal is not null && IsAnyAuthenticated(principal);
+        var resolved = new Identity(
+            principal,
+            authenticated,
+            authenticated ? FindFirst(principal!, settings.UserIdClaimTypes) : null,
+            authenticated ? FindFirst(principal!, settings.UserNameClaimTypes) : null,
+            OwnAnonymous: false);
+
+        // Never replace the call's own anonymous principal while the call is still anonymous.
+        Interlocked.CompareExchange(ref _identity, resolved, identity);
+        return resolved;
     }
 
     private static bool IsAnyAuthenticated(ClaimsPrincipal principal)
@@ -88,5 +103,5 @@ internal sealed class SourceUser(IncomingCallSource source, RequestContextSettin
         return null;
     }
 
-    private sealed record Identity(ClaimsPrincipal? Principal, bool IsAuthenticated, string? Id, string? Name);
+    private sealed record Identity(ClaimsPrincipal? Principal, bool IsAuthenticated, string? Id, string? Name, bool OwnAnonymous);
 }
