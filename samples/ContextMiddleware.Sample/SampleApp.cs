@@ -55,7 +55,9 @@ internal static class SampleApp
 
     public static void Configure(WebApplication app)
     {
-        app.UseRequestContext();          // first: everything after it, request logging included, sees the context
+        // Turns the request context on. Where it sits does not matter: the context begins when the server starts the
+        // request, so every middleware (request logging, authentication) and hosting's own records see it.
+        app.UseRequestContext();
 
         // One "HTTP GET /orders/1001 responded 200" line per request, in the request's context. It is told the host's
         // logger because the static Log.Logger is left alone (preserveStaticLogger above).

@@ -15,6 +15,13 @@ namespace ContextMiddleware.AspNetCore;
 /// </remarks>
 public abstract class IncomingCallSource
 {
+    /// <summary>
+    /// Gets the live call whose context is current: the source given to
+    /// <see cref="IRequestContextPropagator.BeginCall"/>, wherever the call's context flows (its tasks, its background
+    /// work); <see langword="null"/> outside calls. A transport uses it to find its own call again.
+    /// </summary>
+    public static IncomingCallSource? Current => RequestContext.Call.Get();
+
     /// <summary>Gets the caller's address, for the trust policy; <see langword="null"/> when unknown.</summary>
     public abstract IPAddress? RemoteAddress { get; }
 

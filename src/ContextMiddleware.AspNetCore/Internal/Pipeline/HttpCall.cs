@@ -7,8 +7,8 @@ using Microsoft.Extensions.Primitives;
 namespace ContextMiddleware.AspNetCore.Internal.Pipeline;
 
 /// <summary>
-/// One request as the request context sees it (its <see cref="IncomingCallSource"/>), and the request feature that
-/// says its context has begun: the request's <see cref="ICurrentUser"/> reads the principal from it, until
+/// One request as the request context sees it (its <see cref="IncomingCallSource"/>): the request's
+/// <see cref="ICurrentUser"/> reads the principal from it, until
 /// <see cref="End"/> keeps the last principal and lets go of the <see cref="HttpContext"/> (which Kestrel recycles for
 /// the next request). Holds whether the request must be rejected for its request id.
 /// </summary>
@@ -22,11 +22,8 @@ internal sealed class HttpCall(HttpContext context) : IncomingCallSource
     private HttpContext? _context = context;
     private ClaimsPrincipal? _final;
 
-    /// <summary>The request's id, for its response.</summary>
-    public string RequestId { get; set; } = string.Empty;
-
-    /// <summary>The request's trace, for its <c>traceresponse</c>.</summary>
-    public TraceContext? Trace { get; set; }
+    /// <summary>Why the request must be rejected for its request id, or <see langword="null"/>.</summary>
+    public string? Rejection { get; set; }
 
 
     /// <summary>The connection's address; read while the request begins.</summary>
@@ -74,5 +71,10 @@ internal sealed class HttpCall(HttpContext context) : IncomingCallSource
         }
     }
 
-    private static ClaimsPrincipal? UserOf(HttpContext context) => context.Features.Get<IHttpAuthenticationFeature>()?.User;
+    // The indexer, not Get<T>(): a generic interface method costs a virtual lookup on every call.
+    private static ClaimsPrincipal? UserOf(HttpContext context) =>
+        (context.Features[typeof(IHttpAuthenticationFeature)] as IHttpAuthenticationFeature)?.User;
+
+    /// <summary>The request's call, when its context has begun and is current.</summary>
+    public static HttpCall? Of(HttpContext context) => Current is HttpCall call && call.IsFor(context) ? call : null;
 }

@@ -32,7 +32,9 @@ internal sealed class HttpRequestContexts(
     private const string StartEvent = "Microsoft.AspNetCore.Hosting.HttpRequestIn.Start";
 
     private readonly Lock _lock = new();
-    private readonly ResponseHeaderWriter _headerWriter = new(settings);
+
+    /// <summary>Writes the request id (and traceresponse) on responses.</summary>
+    public ResponseHeaderWriter HeaderWriter { get; } = new(settings);
     private IDisposable? _subscription;
     private bool _enabled;
 
@@ -68,17 +70,11 @@ internal sealed class HttpRequestContexts(
     {
         var call = new HttpCall(context);
         var incoming = propagator.BeginCall(call, activity);
-        call.RequestId = incoming.RequestId;
-        call.Trace = incoming.Trace;
-        if (incoming.Rejection is { } rejection)
-        {
-            context.Features.Set(new Rejection(rejection));
-        }
+        call.Rejection = incoming.Rejection;
         context.TraceIdentifier = incoming.RequestId;
-        context.Features.Set(call);
         if (settings.WritesResponseHeaders)
         {
-            context.Response.OnStarting(_headerWriter.Callback, context);
+            context.Response.OnStarting(HeaderWriter.Callback, context);
         }
 
         return call;
@@ -99,7 +95,6 @@ internal sealed class HttpRequestContexts(
         {
             // Never fail hosting's own start of the request (the server would drop the connection unlogged): the
             // outermost middleware begins the context again, in the pipeline, where a failure is answered and logged.
-            context.Features.Set<HttpCall>(null);
             HttpLog.BeginFailed(logger, exception);
         }
     }

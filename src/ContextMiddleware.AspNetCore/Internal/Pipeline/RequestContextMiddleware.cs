@@ -39,17 +39,19 @@ internal sealed class RequestContextMiddleware(
     public async Task InvokeAsync(HttpContext context)
     {
         Activity? startedActivity = null;
-        if (context.Features.Get<HttpCall>() is not { } call || !call.IsFor(context))
+        var begunHere = false;
+        if (HttpCall.Of(context) is not { } call)
         {
             startedActivity = StartActivity(context);
             call = contexts.Begin(context, startedActivity);
+            begunHere = true;
         }
 
         try
         {
-            if (context.Features.Get<Rejection>() is { } rejection)
+            if (call.Rejection is { } rejection)
             {
-                await RejectAsync(context, rejection.Detail);
+                await RejectAsync(context, rejection);
                 return;
             }
 
@@ -61,6 +63,12 @@ internal sealed class RequestContextMiddleware(
         }
         finally
         {
+            // A context begun here ends with this method: a response the server starts after it would not see it.
+            if (begunHere && !context.Response.HasStarted)
+            {
+                contexts.HeaderWriter.Write(context);
+            }
+
             call.End();
             startedActivity?.Stop();
         }
