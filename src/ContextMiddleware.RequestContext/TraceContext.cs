@@ -59,6 +59,49 @@ public sealed class TraceContext(string traceId, string spanId, string? parentSp
             activity.TraceStateString);
     }
 
+    /// <summary>
+    /// Returns what an integration keeps for the request (or message) this trace belongs to under
+    /// <paramref name="key"/>, made by <paramref name="factory"/> the first time: a logging enricher keeps the log
+    /// properties of the request's ids here, so that every event of the request reuses them instead of allocating
+    /// them again. The state lives as long as the trace context, and no longer.
+    /// </summary>
+    /// <typeparam name="TState">The type of the state.</typeparam>
+    /// <typeparam name="TArgument">The type of what the factory needs besides the trace context.</typeparam>
+    /// <param name="key">An object of the integration's own (the enricher instance): integrations never share state.</param>
+    /// <param name="factory">Makes the state from the trace context and <paramref name="argument"/>.</param>
+    /// <param name="argument">Passed to <paramref name="factory"/>, so that it need not capture anything.</param>
+    /// <returns>The state kept under <paramref name="key"/>.</returns>
+    /// <remarks>Safe to call concurrently: a race may make the state twice, and one of them is kept.</remarks>
+    public TState GetOrAddState<TState, TArgument>(object key, Func<TraceContext, TArgument, TState> factory, TArgument argument)
+        where TState : class
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(factory);
+        var states = Volatile.Read(ref _states);
+        while (true)
+        {
+            foreach (var state in states)
+            {
+                if (ReferenceEquals(state.Key, key) && state.Value is TState found)
+                {
+                    return found;
+                }
+            }
+
+            var made = factory(this, argument);
+            KeyValuePair<object, object>[] grown = [.. states, new(key, made)];
+            var seen = Interlocked.CompareExchange(ref _states, grown, states);
+            if (ReferenceEquals(seen, states))
+            {
+                return made;
+            }
+
+            states = seen;
+        }
+    }
+
+    private KeyValuePair<object, object>[] _states = [];
+
     /// <summary>The same trace, flags and tracestate, with another span (an outgoing call's) as the current one.</summary>
     internal TraceContext WithSpanId(string spanId) => new(TraceId, spanId, SpanId, Flags, TraceState);
 

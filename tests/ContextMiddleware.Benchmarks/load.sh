@@ -5,13 +5,14 @@
 # Servers run pinned to CPU 0, wrk to CPU 1; the variants are alternated round by round (A B A B ...). A second bare
 # server ("bare2") shows the noise floor. Bounded: ROUNDS x variants x DURATION, then every server is stopped.
 #
-#   tests/ContextMiddleware.Benchmarks/load.sh            # 10 rounds of 10 s per variant
-#   ROUNDS=3 DURATION=5s tests/ContextMiddleware.Benchmarks/load.sh
+#   tests/ContextMiddleware.Benchmarks/load.sh            # 10 rounds of 10 s per variant, after 10 s of warm-up each
+#   ROUNDS=3 DURATION=5s VARIANTS="bare requestcontext bare2" tests/ContextMiddleware.Benchmarks/load.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 ROUNDS=${ROUNDS:-10}
 DURATION=${DURATION:-10s}
-VARIANTS=(bare requestcontext correlationid asynclocal bare2 serilog serilog-requestcontext)
+WARMUP=${WARMUP:-10s}
+read -r -a VARIANTS <<<"${VARIANTS:-bare requestcontext correlationid asynclocal bare2 serilog serilog-requestcontext}"
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 dotnet build -c Release -v q -nologo >/dev/null
@@ -28,7 +29,7 @@ for variant in "${VARIANTS[@]}"; do
 done
 for variant in "${VARIANTS[@]}"; do
   for _ in $(seq 50); do curl -fs "http://127.0.0.1:${ports[$variant]}/" >/dev/null && break; sleep 0.2; done
-  taskset -c 1 wrk -t1 -c32 -d2s "http://127.0.0.1:${ports[$variant]}/" >/dev/null # warm-up
+  taskset -c 1 wrk -t1 -c32 -d"$WARMUP" "http://127.0.0.1:${ports[$variant]}/" >/dev/null # warm-up: every tier compiled
 done
 
 declare -A pidof

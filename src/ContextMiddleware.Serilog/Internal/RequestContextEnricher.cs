@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using ContextMiddleware.AspNetCore;
 using Serilog.Core;
 using Serilog.Events;
@@ -6,13 +5,12 @@ using Serilog.Events;
 namespace ContextMiddleware.Serilog.Internal;
 
 /// <summary>
-/// Adds the request's ids and user to each event. The properties of a request are made for its first event and kept,
-/// keyed by the request's <see cref="TraceContext"/> (one per request) in a table of this enricher's own that holds
-/// them no longer than the request's context lives, so enriching an event allocates nothing while they do not change.
+/// Adds the request's ids and user to each event. The properties of a request are made for its first event and kept
+/// as this enricher's state of the request's <see cref="TraceContext"/> (<see cref="TraceContext.GetOrAddState"/>),
+/// so enriching an event allocates nothing while they do not change, and they go with the request.
 /// </summary>
 internal sealed class RequestContextEnricher : ILogEventEnricher
 {
-    private readonly ConditionalWeakTable<TraceContext, RequestProperties> _requests = [];
     private readonly string? _requestId;
     private readonly string? _traceId;
     private readonly string? _spanId;
@@ -83,23 +81,21 @@ internal sealed class RequestContextEnricher : ILogEventEnricher
 
     private RequestProperties PropertiesOf(string? requestId, TraceContext? trace)
     {
-        if (trace is not null && _requests.TryGetValue(trace, out var cached) && ReferenceEquals(cached.RequestIdValue, requestId))
+        if (trace is null)
         {
-            return cached;
+            return Make(requestId, null);
         }
 
-        var created = new RequestProperties(
-            requestId,
-            _requestId is not null && requestId is not null ? Property(_requestId, requestId) : null,
-            _traceId is not null && trace is not null ? Property(_traceId, trace.TraceId) : null,
-            _spanId is not null && trace is not null ? Property(_spanId, trace.SpanId) : null);
-        if (trace is not null)
-        {
-            _requests.AddOrUpdate(trace, created); // a race only makes the same properties twice
-        }
-
-        return created;
+        // Made once per request; a request id changed during the request gets properties of its own, not kept.
+        var kept = trace.GetOrAddState(this, static (trace, made) => made.Enricher.Make(made.RequestId, trace), (Enricher: this, RequestId: requestId));
+        return ReferenceEquals(kept.RequestIdValue, requestId) ? kept : Make(requestId, trace);
     }
+
+    private RequestProperties Make(string? requestId, TraceContext? trace) => new(
+        requestId,
+        _requestId is not null && requestId is not null ? Property(_requestId, requestId) : null,
+        _traceId is not null && trace is not null ? Property(_traceId, trace.TraceId) : null,
+        _spanId is not null && trace is not null ? Property(_spanId, trace.SpanId) : null);
 
     private static void Add(LogEvent logEvent, LogEventProperty? property)
     {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -28,8 +27,6 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
     [ThreadStatic]
     private static bool t_frameworkHasRequestId;
 
-    // The scopes made for each request, kept as long as the request's TraceContext lives (one per request).
-    private readonly ConditionalWeakTable<TraceContext, RequestLogScopes> _requests = [];
     private readonly IExternalScopeProvider _framework;
     private readonly bool _enabled;
     private readonly bool _frameworkWritesTraceIds;
@@ -61,6 +58,12 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
 
     public IDisposable Push(object? state) => _framework.Push(state);
 
+    /// <summary>The scopes of one request, for its current user.</summary>
+    private sealed class RequestLogScopesHolder
+    {
+        public RequestLogScopes? Current;
+    }
+
     private RequestLogScope ScopeOf(string requestId, TraceContext? trace, TraceContext? traceForScope, bool withRequestId)
     {
         var user = RequestContext.User.Get();
@@ -70,10 +73,14 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
             return new RequestLogScope(withRequestId ? requestId : null, userId, userName, traceForScope);
         }
 
-        if (!_requests.TryGetValue(trace, out var scopes) || !scopes.IsFor(requestId, userId, userName))
+        // The request's scopes are kept as this provider's state of its TraceContext; a user that changed (authentication
+        // ran after the first event) gets scopes of its own, which replace the kept ones.
+        var kept = trace.GetOrAddState(this, static (_, _) => new RequestLogScopesHolder(), 0);
+        var scopes = Volatile.Read(ref kept.Current);
+        if (scopes is null || !scopes.IsFor(requestId, userId, userName))
         {
             scopes = new RequestLogScopes(requestId, userId, userName);
-            _requests.AddOrUpdate(trace, scopes); // a race only makes the same scopes twice
+            Volatile.Write(ref kept.Current, scopes);
         }
 
         return scopes.Get(withRequestId, traceForScope);
