@@ -1,4 +1,5 @@
 using System.Net;
+using ContextMiddleware.AspNetCore.Internal.User;
 using System.Security.Claims;
 using Microsoft.Extensions.Primitives;
 
@@ -18,9 +19,11 @@ public abstract class IncomingCallSource
     /// <summary>
     /// Gets the live call whose context is current: the source given to
     /// <see cref="IRequestContextPropagator.BeginCall"/>, wherever the call's context flows (its tasks, its background
-    /// work); <see langword="null"/> outside calls. A transport uses it to find its own call again.
+    /// work); <see langword="null"/> outside calls, or where code replaced <see cref="RequestContext.User"/>. A transport
+    /// uses it to find its own call again.
     /// </summary>
-    public static IncomingCallSource? Current => RequestContext.Call.Get();
+    /// <remarks>It is the call the current user reads its principal from: no variable of its own.</remarks>
+    public static IncomingCallSource? Current => (RequestContext.User.Get() as SourceUser)?.Source;
 
     /// <summary>Gets the caller's address, for the trust policy; <see langword="null"/> when unknown.</summary>
     public abstract IPAddress? RemoteAddress { get; }

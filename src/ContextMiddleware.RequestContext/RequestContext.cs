@@ -31,7 +31,4 @@ public static class RequestContext
 
     /// <summary>Gets the variable holding the current user; an anonymous user by default, never null.</summary>
     public static ContextVar<ICurrentUser> User { get; } = new("User", AnonymousUser.Instance);
-
-    /// <summary>The live call whose context is current (see <see cref="IncomingCallSource.Current"/>).</summary>
-    internal static ContextVar<IncomingCallSource?> Call { get; } = new("Call", null);
 }

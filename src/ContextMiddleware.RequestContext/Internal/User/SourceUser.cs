@@ -19,6 +19,9 @@ internal sealed class SourceUser(IncomingCallSource source, RequestContextSettin
     // the call's own that Principal returns (one object, so a request pays one field for all of it).
     private Identity? _identity;
 
+    /// <summary>The call this user reads its principal from.</summary>
+    public IncomingCallSource Source => source;
+
     public ClaimsPrincipal Principal => source.Principal ?? OwnAnonymous();
 
     public bool IsAuthenticated => Resolve().IsAuthenticated;
