@@ -53,7 +53,11 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
         var withRequestId = !t_frameworkHasRequestId;
         var trace = RequestContext.Trace.Get();
         var traceForScope = _frameworkWritesTraceIds && Activity.Current is not null ? null : trace;
-        callback(ScopeOf(requestId, trace, traceForScope, withRequestId), state);
+        // A scope with nothing to add (an anonymous request inside hosting's scope and an Activity) is not shown at all.
+        if (ScopeOf(requestId, trace, traceForScope, withRequestId) is { Count: > 0 } scope)
+        {
+            callback(scope, state);
+        }
     }
 
     public IDisposable Push(object? state) => _framework.Push(state);
