@@ -20,7 +20,7 @@ namespace ContextMiddleware;
 /// <para>
 /// Copying is O(1): a context shares its immutable trie with the flow it was copied from. Entering is cheapest when
 /// a context is run again from the same caller with unchanged values: it reuses the ExecutionContext it built for that
-/// caller, kept in a table that holds it only as long as the caller's own ExecutionContext lives. A context never keeps
+/// caller, held only through a weak reference (so it lasts until the next garbage collection). A context never keeps
 /// its caller's ExecutionContext, or the caller's <see cref="AsyncLocal{T}"/> values, alive once <c>Run</c> returns.
 /// </para>
 /// </remarks>

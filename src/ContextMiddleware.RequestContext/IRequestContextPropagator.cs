@@ -24,7 +24,9 @@ public interface IRequestContextPropagator
     /// <summary>
     /// Writes the current request id (under <see cref="RequestContextOptions.OutgoingRequestIdHeader"/>) and the W3C
     /// <c>traceparent</c> (naming the current span as the parent) and <c>tracestate</c> through
-    /// <paramref name="setter"/>. Writes nothing outside a request.
+    /// <paramref name="setter"/>. The request id is written inside a request's (or message's) context; the trace headers
+    /// whenever there is a current span: the current W3C <see cref="System.Diagnostics.Activity"/>, or else the
+    /// context's <see cref="RequestContext.Trace"/>. With neither, nothing is written.
     /// </summary>
     /// <typeparam name="TCarrier">The type of the message's headers.</typeparam>
     /// <param name="carrier">The message's headers.</param>

@@ -7,10 +7,22 @@ namespace ContextMiddleware.AspNetCore;
 /// hosting reads before any middleware, the request id of every HTTP request, and the headers of every message.
 /// </summary>
 /// <remarks>
+/// <para>
 /// The default policy follows <see cref="RequestContextOptions.IncomingRequestIds"/>,
 /// <see cref="RequestContextOptions.IncomingTraceContext"/> and <see cref="RequestContextOptions.TrustedNetworks"/>
 /// (which follows configuration reloads). Register your own implementation after <c>AddRequestContext()</c> to decide
 /// another way; it is called on every request, so keep it fast and free of I/O.
+/// </para>
+/// <para>
+/// The address is <see langword="null"/> only for values that came without a connection (messages); an HTTP request is
+/// always asked about with its connection's address. ASP.NET Core's hosting reads a request's trace headers before any
+/// middleware runs, and finds that address only through <c>IHttpContextAccessor</c>: with a policy of your own,
+/// <c>UseRequestContext()</c> requires <c>builder.Services.AddHttpContextAccessor()</c> and says so when it is missing.
+/// </para>
+/// <para>
+/// A policy that throws fails closed: the value is treated as not trusted (a fresh request id, a new trace), the
+/// exception is logged at Error (event <c>TrustPolicyFailed</c>) with the call's ids, and the call goes on.
+/// </para>
 /// </remarks>
 public interface IRequestContextTrustPolicy
 {

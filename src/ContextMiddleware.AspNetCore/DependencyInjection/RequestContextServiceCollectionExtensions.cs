@@ -20,9 +20,10 @@ public static class RequestContextServiceCollectionExtensions
     /// from the <c>"RequestContext"</c> configuration section and then <paramref name="configure"/>, validated at
     /// startup; <see cref="ICurrentUser"/>, <see cref="IRequestContext"/>, <see cref="IRequestContextPropagator"/>, the
     /// logging request scope), the <c>requestId</c> of ProblemDetails, and the W3C Trace Context propagator through
-    /// which ASP.NET Core's hosting reads each request's trace headers, with the trust policy, in place of the
-    /// runtime's. Nothing changes in the request pipeline until <c>UseRequestContext()</c> is called. Calling it again
-    /// only adds <paramref name="configure"/>.
+    /// which ASP.NET Core's hosting reads each request's trace headers in place of the runtime's (the runtime's default
+    /// is W3C too). Requests are left as they are until <c>UseRequestContext()</c> is called: only then does the
+    /// propagator apply the trust policy, and the request's context begin. Calling it again only adds
+    /// <paramref name="configure"/>.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures the options after configuration binding.</param>
@@ -36,13 +37,18 @@ public static class RequestContextServiceCollectionExtensions
         {
             services.TryAddSingleton<HttpSettings>();
             services.TryAddSingleton<HttpRequestContexts>();
-            services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, RequestContextStartupFilter>());
+
+            // First of the startup filters, so that the outermost middleware runs in front of those registered before
+            // (host filtering; forwarded headers under ASPNETCORE_FORWARDEDHEADERS_ENABLED, which would change the
+            // address that trust is decided on).
+            services.Insert(0, ServiceDescriptor.Singleton<IStartupFilter, RequestContextStartupFilter>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RequestContextOptions>, HostingOptionsValidator>());
 
             // Hosting extracts each request's trace context through the DistributedContextPropagator service.
             services.TryAddSingleton(static provider => new HostingTraceContextPropagator(
                 provider.GetRequiredService<W3CTraceContextPropagator>(),
                 provider.GetRequiredService<IRequestContextTrustPolicy>(),
+                provider.GetRequiredService<HttpRequestContexts>(),
                 provider.GetRequiredService<ILogger<HostingTraceContextPropagator>>(),
                 provider.GetService<IHttpContextAccessor>()));
             services.Replace(ServiceDescriptor.Singleton<DistributedContextPropagator>(

@@ -46,7 +46,9 @@ public static class RequestContextCoreServiceCollectionExtensions
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RequestContextOptions>, RequestContextOptionsValidator>());
             services.TryAddSingleton(static provider => new RequestContextSettings(
                 provider.GetRequiredService<IOptions<RequestContextOptions>>(),
-                provider.GetRequiredService<IOptionsFactory<RequestContextOptions>>(),
+                provider.GetServices<IConfigureOptions<RequestContextOptions>>(),
+                provider.GetServices<IPostConfigureOptions<RequestContextOptions>>(),
+                provider.GetServices<IValidateOptions<RequestContextOptions>>(),
                 provider.GetRequiredService<ILogger<RequestContextSettings>>(),
                 provider.GetService<IConfiguration>()));
             services.TryAddSingleton<IRequestContextTrustPolicy, TrustPolicy>();
@@ -72,12 +74,22 @@ public static class RequestContextCoreServiceCollectionExtensions
 
     /// <summary>
     /// Adds <see cref="IBackgroundWorkQueue"/>: a bounded queue whose items a hosted service runs, each in the context
-    /// (request id, trace, user) it was queued from; see <see cref="BackgroundWorkQueueOptions"/>.
+    /// (request id, trace, user) it was queued from, with options bound from the
+    /// <c>"RequestContext:BackgroundWorkQueue"</c> configuration section (see <see cref="BackgroundWorkQueueOptions"/>).
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddRequestContextBackgroundQueue(this IServiceCollection services) =>
+        services.AddRequestContextBackgroundQueue(static _ => { });
+
+    /// <summary>
+    /// Adds <see cref="IBackgroundWorkQueue"/> with options bound from the <c>"RequestContext:BackgroundWorkQueue"</c>
+    /// configuration section, and then <paramref name="capacity"/>.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="capacity">How many items may wait; queueing waits while the queue is full.</param>
     /// <returns>The service collection.</returns>
-    public static IServiceCollection AddRequestContextBackgroundQueue(this IServiceCollection services, int capacity = 1000)
+    public static IServiceCollection AddRequestContextBackgroundQueue(this IServiceCollection services, int capacity)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);

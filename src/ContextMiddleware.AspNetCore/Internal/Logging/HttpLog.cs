@@ -38,6 +38,11 @@ internal static partial class HttpLog
         EventName = "BeginFailed")]
     public static partial void BeginFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(23, LogLevel.Error,
+        "The trust policy threw while deciding whether to believe the caller's {Value}: the value was treated as not trusted.",
+        EventName = "TrustPolicyFailed")]
+    public static partial void TrustPolicyFailed(ILogger logger, IncomingValue value, Exception exception);
+
     [LoggerMessage(12, LogLevel.Debug,
         "The request was aborted by the client.",
         EventName = "RequestAborted")]

@@ -8,9 +8,11 @@ namespace ContextMiddleware.AspNetCore.Internal.Pipeline;
 
 /// <summary>
 /// One request as the request context sees it (its <see cref="IncomingCallSource"/>): the request's
-/// <see cref="ICurrentUser"/> reads the principal from it, until
-/// <see cref="End"/> keeps the last principal and lets go of the <see cref="HttpContext"/> (which Kestrel recycles for
-/// the next request). Holds whether the request must be rejected for its request id.
+/// <see cref="ICurrentUser"/> reads the principal from it, until <see cref="End"/> keeps the last principal and lets go
+/// of the <see cref="HttpContext"/> (which Kestrel recycles for the next request). <see cref="End"/> runs when hosting
+/// stops the request's Activity, after the last record hosting writes for it, and when the outermost middleware
+/// returns, whichever comes first; after it, the headers and the address read as empty. Holds whether the request must
+/// be rejected for its request id.
 /// </summary>
 /// <remarks>
 /// The principal is read from the authentication feature, so authentication that runs after the request began is seen,
@@ -25,9 +27,8 @@ internal sealed class HttpCall(HttpContext context) : IncomingCallSource
     /// <summary>Why the request must be rejected for its request id, or <see langword="null"/>.</summary>
     public string? Rejection { get; set; }
 
-
-    /// <summary>The connection's address; read while the request begins.</summary>
-    public override IPAddress? RemoteAddress => _context?.Connection.RemoteIpAddress;
+    /// <summary>The connection's address while the request runs; <see langword="null"/> once it ended.</summary>
+    public override IPAddress? RemoteAddress => Read(static context => context.Connection.RemoteIpAddress);
 
     public override ClaimsPrincipal? Principal
     {
@@ -58,8 +59,27 @@ internal sealed class HttpCall(HttpContext context) : IncomingCallSource
     /// <summary>Whether this is the call of <paramref name="context"/>, not of an earlier request on the connection.</summary>
     public bool IsFor(HttpContext context) => ReferenceEquals(Volatile.Read(ref _context), context);
 
-    /// <summary>A request header; read while the request begins.</summary>
-    public override StringValues GetHeader(string name) => _context is { } context ? context.Request.Headers[name] : StringValues.Empty;
+    /// <summary>A request header while the request runs; empty once it ended.</summary>
+    public override StringValues GetHeader(string name)
+    {
+        if (Volatile.Read(ref _context) is not { } context)
+        {
+            return StringValues.Empty;
+        }
+
+        StringValues values;
+        try
+        {
+            values = context.Request.Headers[name];
+        }
+        catch (ObjectDisposedException)
+        {
+            return StringValues.Empty;
+        }
+
+        // Read from this request only if it was still held after the read (see Principal).
+        return Volatile.Read(ref _context) is null ? StringValues.Empty : values;
+    }
 
     /// <summary>The request ended: keep its last principal, drop the <see cref="HttpContext"/>.</summary>
     public void End()
@@ -69,6 +89,26 @@ internal sealed class HttpCall(HttpContext context) : IncomingCallSource
             Volatile.Write(ref _final, UserOf(context));
             Volatile.Write(ref _context, null);
         }
+    }
+
+    private T? Read<T>(Func<HttpContext, T> read)
+    {
+        if (Volatile.Read(ref _context) is not { } context)
+        {
+            return default;
+        }
+
+        T value;
+        try
+        {
+            value = read(context);
+        }
+        catch (ObjectDisposedException)
+        {
+            return default;
+        }
+
+        return Volatile.Read(ref _context) is null ? default : value;
     }
 
     // The indexer, not Get<T>(): a generic interface method costs a virtual lookup on every call.

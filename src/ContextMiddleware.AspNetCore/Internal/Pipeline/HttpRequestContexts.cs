@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using ContextMiddleware.AspNetCore.Internal.Logging;
+using ContextMiddleware.AspNetCore.Internal.Tracing;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace ContextMiddleware.AspNetCore.Internal.Pipeline;
@@ -22,6 +24,12 @@ namespace ContextMiddleware.AspNetCore.Internal.Pipeline;
 /// Nothing here asks hosting to start an Activity it would not start anyway. When it starts none, the outermost
 /// middleware (<see cref="RequestContextStartupFilter"/>) begins the context for the whole pipeline instead.
 /// </para>
+/// <para>
+/// The request's user lets go of the <see cref="HttpContext"/> when hosting stops the Activity
+/// (<c>Microsoft.AspNetCore.Hosting.HttpRequestIn.Stop</c>, after hosting's "Request finished"), so a request answered
+/// by middleware in front of the outermost one (a startup filter registered before <c>AddRequestContext()</c>) lets go
+/// too; otherwise when the outermost middleware returns.
+/// </para>
 /// </remarks>
 internal sealed class HttpRequestContexts(
     IRequestContextPropagator propagator,
@@ -30,12 +38,14 @@ internal sealed class HttpRequestContexts(
     ILogger<HttpRequestContexts> logger) : IObserver<KeyValuePair<string, object?>>, IDisposable
 {
     private const string StartEvent = "Microsoft.AspNetCore.Hosting.HttpRequestIn.Start";
+    private const string StopEvent = "Microsoft.AspNetCore.Hosting.HttpRequestIn.Stop";
 
     private readonly Lock _lock = new();
 
     /// <summary>Writes the request id (and traceresponse) on responses.</summary>
     public ResponseHeaderWriter HeaderWriter { get; } = new(settings);
     private IDisposable? _subscription;
+    private HostingTraceContextPropagator? _traceHeaders;
     private bool _enabled;
 
     /// <summary>Whether <c>UseRequestContext()</c> was called.</summary>
@@ -54,22 +64,37 @@ internal sealed class HttpRequestContexts(
                 return;
             }
 
-            _enabled = true;
-            if (services.GetService(typeof(DiagnosticListener)) is DiagnosticListener listener)
+            var trust = services.GetRequiredService<IRequestContextTrustPolicy>();
+            if (!HostingTraceContextPropagator.IsDefault(trust) && services.GetService<IHttpContextAccessor>() is null)
             {
-                _subscription = listener.Subscribe(this, static (name, _, _) => string.Equals(name, StartEvent, StringComparison.Ordinal));
+                throw new InvalidOperationException(
+                    $"The registered {nameof(IRequestContextTrustPolicy)} ({trust.GetType().FullName}) is asked about each HTTP caller with its address, " +
+                    "and ASP.NET Core's hosting reads trace headers before any middleware runs, where the address is found only through IHttpContextAccessor. " +
+                    "Call builder.Services.AddHttpContextAccessor().");
+            }
+
+            _traceHeaders = services.GetRequiredService<HostingTraceContextPropagator>();
+            _enabled = true;
+            if (services.GetService<DiagnosticListener>() is { } listener)
+            {
+                _subscription = listener.Subscribe(this, static (name, _, _) =>
+                    string.Equals(name, StartEvent, StringComparison.Ordinal) || string.Equals(name, StopEvent, StringComparison.Ordinal));
             }
         }
     }
 
     /// <summary>
     /// Begins the request's context in the calling flow: its request id (also the request's <c>TraceIdentifier</c>),
-    /// trace, user and response headers.
+    /// trace, user and response headers; then logs what was done with its trace headers, so the records carry its ids.
     /// </summary>
-    public HttpCall Begin(HttpContext context, Activity? activity)
+    public HttpCall Begin(HttpContext context, Activity? activity, in TraceHeaderOutcome traceHeaders)
     {
         var call = new HttpCall(context);
         var incoming = propagator.BeginCall(call, activity);
+
+        // Without an Activity, BeginCall asked the trust policy about the (already normalised) trace headers itself and
+        // logged a failure of the policy: log it once.
+        _traceHeaders!.Log(activity is null ? traceHeaders with { TrustFailure = null } : traceHeaders);
         call.Rejection = incoming.Rejection;
         context.TraceIdentifier = incoming.RequestId;
         if (settings.WritesResponseHeaders)
@@ -82,14 +107,26 @@ internal sealed class HttpRequestContexts(
 
     public void OnNext(KeyValuePair<string, object?> value)
     {
-        if (!string.Equals(value.Key, StartEvent, StringComparison.Ordinal) || value.Value is not HttpContext context)
+        if (value.Value is not HttpContext context)
+        {
+            return;
+        }
+
+        if (string.Equals(value.Key, StopEvent, StringComparison.Ordinal))
+        {
+            // Still in the request's flow: hosting has written its last record for the request.
+            HttpCall.Of(context)?.End();
+            return;
+        }
+
+        if (!string.Equals(value.Key, StartEvent, StringComparison.Ordinal))
         {
             return;
         }
 
         try
         {
-            Begin(context, Activity.Current);
+            Begin(context, Activity.Current, HostingTraceContextPropagator.TakePending(context.Request.Headers));
         }
         catch (Exception exception)
         {

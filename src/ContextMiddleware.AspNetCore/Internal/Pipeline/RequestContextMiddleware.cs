@@ -22,7 +22,9 @@ namespace ContextMiddleware.AspNetCore.Internal.Pipeline;
 /// Being outermost, it sees an exception only when nothing else handled it (<c>UseExceptionHandler</c> and the
 /// developer exception page log and answer their own), so the exception is logged once. An exception after the
 /// response started is left to the server, which logs it and aborts the response; a request the client abandoned is
-/// logged at Debug and answered 499, as ASP.NET Core's exception handler does.
+/// logged at Debug and answered 499, as ASP.NET Core's exception handler does; a
+/// <see cref="BadHttpRequestException"/> (a request body over the size limit, a malformed request) is left to the
+/// server, which answers it with its own status code (413, 400).
 /// </para>
 /// </remarks>
 internal sealed class RequestContextMiddleware(
@@ -30,10 +32,10 @@ internal sealed class RequestContextMiddleware(
     HttpRequestContexts contexts,
     HttpSettings settings,
     HostingTraceContextPropagator traceHeaders,
-    IRequestContextTrustPolicy trust,
     ILogger<RequestContextMiddleware> logger)
 {
     private const string RequestActivityName = "ContextMiddleware.AspNetCore.Request";
+    // The name of the RequestContext package's source (messages, background work): one AddSource covers both.
     private static readonly ActivitySource s_source = new("ContextMiddleware.AspNetCore");
 
     public async Task InvokeAsync(HttpContext context)
@@ -42,8 +44,8 @@ internal sealed class RequestContextMiddleware(
         var begunHere = false;
         if (HttpCall.Of(context) is not { } call)
         {
-            startedActivity = StartActivity(context);
-            call = contexts.Begin(context, startedActivity);
+            startedActivity = StartActivity(context, out var outcome);
+            call = contexts.Begin(context, startedActivity, outcome);
             begunHere = true;
         }
 
@@ -57,7 +59,7 @@ internal sealed class RequestContextMiddleware(
 
             await next(context);
         }
-        catch (Exception exception) when (settings.HandleUnhandledExceptions && !context.Response.HasStarted)
+        catch (Exception exception) when (settings.HandleUnhandledExceptions && !context.Response.HasStarted && exception is not BadHttpRequestException)
         {
             Answer(context, exception);
         }
@@ -83,8 +85,10 @@ internal sealed class RequestContextMiddleware(
             return;
         }
 
-        // The exception handler logs an exception it could not handle before it throws it again; do not log it twice.
-        if (context.Features.Get<IExceptionHandlerFeature>()?.Error != exception)
+        // The exception handler logs an exception it could not handle before it throws it again, itself or wrapped (in an
+        // InvalidOperationException when its handler answered 404): do not log it twice.
+        if (context.Features.Get<IExceptionHandlerFeature>()?.Error is not { } handled ||
+            handled != exception && handled != exception.InnerException)
         {
             HttpLog.UnhandledException(logger, exception);
         }
@@ -121,10 +125,9 @@ internal sealed class RequestContextMiddleware(
     /// request's Activity when something listens to ContextMiddleware's source. Without a listener nothing would read
     /// an Activity: the request's trace ids are then made without one.
     /// </summary>
-    private Activity? StartActivity(HttpContext context)
+    private Activity? StartActivity(HttpContext context, out TraceHeaderOutcome outcome)
     {
-        var trusted = trust.IsTrusted(IncomingValue.TraceContext, context.Connection.RemoteIpAddress);
-        traceHeaders.Extract(context.Request.Headers, trusted, out var traceParent, out var traceState);
+        outcome = traceHeaders.Extract(context.Request.Headers, context, out var traceParent, out var traceState);
         if (!s_source.HasListeners() || Activity.Current is not null)
         {
             return null;

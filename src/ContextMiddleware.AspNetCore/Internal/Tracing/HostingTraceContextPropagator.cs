@@ -1,33 +1,67 @@
 using System.Diagnostics;
 using ContextMiddleware.AspNetCore.Internal.Logging;
+using ContextMiddleware.AspNetCore.Internal.Pipeline;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace ContextMiddleware.AspNetCore.Internal.Tracing;
 
 /// <summary>
-/// The <see cref="DistributedContextPropagator"/> that <c>AddRequestContext()</c> gives ASP.NET Core's hosting: the
-/// <see cref="W3CTraceContextPropagator"/>, with the trust policy applied to each request's trace headers and the
-/// headers normalised in place.
+/// The <see cref="DistributedContextPropagator"/> that <c>AddRequestContext()</c> gives ASP.NET Core's hosting: once
+/// <c>UseRequestContext()</c> is called, the <see cref="W3CTraceContextPropagator"/> with the trust policy applied to
+/// each request's trace headers and the headers normalised in place; until then, the W3C propagator alone.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Normalising the request's headers makes whatever reads them later (OpenTelemetry's ASP.NET Core instrumentation
 /// re-extracts with its own propagator) see the same trace context as the request's Activity: an untrusted caller's
-/// <c>traceparent</c>, <c>tracestate</c> and <c>baggage</c> are removed, an invalid traceparent is removed with its
-/// tracestate, a future version is rewritten as 00, repeated tracestate headers become one, and an invalid tracestate
-/// is removed. Hosting extracts before any middleware runs, so under <see cref="RequestContextTrust.TrustedNetworks"/>
-/// the caller's address is found through <see cref="IHttpContextAccessor"/>.
+/// <c>traceparent</c>, <c>tracestate</c>, <c>baggage</c> and <c>Correlation-Context</c> are removed, an invalid
+/// traceparent is removed with its tracestate, a future version is rewritten as 00, repeated tracestate headers become
+/// one, and an invalid tracestate is removed.
+/// </para>
+/// <para>
+/// Hosting extracts before any middleware runs and gives the propagator only the headers: the caller's address is
+/// found through <see cref="IHttpContextAccessor"/> (which <c>AddRequestContext()</c> adds under
+/// <see cref="RequestContextTrust.TrustedNetworks"/>, and <c>UseRequestContext()</c> requires with a policy of the
+/// app's). What was done is logged when the request's context begins (<see cref="TakePending"/>), so the records carry
+/// the request's ids.
+/// </para>
 /// </remarks>
-internal sealed class HostingTraceContextPropagator(
-    W3CTraceContextPropagator w3c,
-    IRequestContextTrustPolicy trust,
-    ILogger<HostingTraceContextPropagator> logger,
-    IHttpContextAccessor? httpContextAccessor = null) : DistributedContextPropagator
+internal sealed class HostingTraceContextPropagator : DistributedContextPropagator
 {
     private const string TraceParent = "traceparent";
     private const string TraceState = "tracestate";
     private const string Baggage = "baggage";
     private const string CorrelationContext = "Correlation-Context";
+
+    // Hosting extracts, then starts the Activity and raises its start event, synchronously on one thread: what the
+    // extraction did waits here for the start event, which begins the request's context and logs it.
+    [ThreadStatic]
+    private static IHeaderDictionary? t_pendingHeaders;
+    [ThreadStatic]
+    private static TraceHeaderOutcome t_pending;
+
+    private readonly W3CTraceContextPropagator _w3c;
+    private readonly IRequestContextTrustPolicy _trust;
+    private readonly bool _defaultPolicy;
+    private readonly HttpRequestContexts _contexts;
+    private readonly ILogger _logger;
+    private readonly IHttpContextAccessor? _httpContextAccessor;
+
+    public HostingTraceContextPropagator(
+        W3CTraceContextPropagator w3c,
+        IRequestContextTrustPolicy trust,
+        HttpRequestContexts contexts,
+        ILogger<HostingTraceContextPropagator> logger,
+        IHttpContextAccessor? httpContextAccessor = null)
+    {
+        _w3c = w3c;
+        _trust = trust;
+        _defaultPolicy = IsDefault(trust);
+        _contexts = contexts;
+        _logger = logger;
+        _httpContextAccessor = httpContextAccessor;
+    }
 
     /// <summary>Reads a request header for a propagator, each header line a value of its own.</summary>
     public static readonly PropagatorGetterCallback HeaderGetter =
@@ -38,62 +72,87 @@ internal sealed class HostingTraceContextPropagator(
             values = found.Count <= 1 ? null : (IEnumerable<string>)found.ToArray()!;
         };
 
-    public override IReadOnlyCollection<string> Fields => w3c.Fields;
+    public override IReadOnlyCollection<string> Fields => _w3c.Fields;
+
+    /// <summary>Whether <paramref name="trust"/> is the suite's own policy, whose answer needs no address unless it trusts networks.</summary>
+    public static bool IsDefault(IRequestContextTrustPolicy trust) =>
+        trust.GetType().Assembly == typeof(IRequestContextTrustPolicy).Assembly;
 
     public override void Inject(Activity? activity, object? carrier, PropagatorSetterCallback? setter) =>
-        w3c.Inject(activity, carrier, setter);
+        _w3c.Inject(activity, carrier, setter);
 
     public override void ExtractTraceIdAndState(
         object? carrier, PropagatorGetterCallback? getter, out string? traceId, out string? traceState)
     {
-        if (carrier is IHeaderDictionary headers)
+        if (carrier is IHeaderDictionary headers && _contexts.Enabled)
         {
-            Extract(headers, IsTrusted(headers), out traceId, out traceState);
+            var context = _httpContextAccessor?.HttpContext;
+            if (context is not null && !ReferenceEquals(context.Request.Headers, headers))
+            {
+                context = null;
+            }
+
+            var outcome = Extract(headers, context, out traceId, out traceState);
+            t_pendingHeaders = headers;
+            t_pending = outcome;
             return;
         }
 
-        w3c.ExtractTraceIdAndState(carrier, getter, out traceId, out traceState);
+        _w3c.ExtractTraceIdAndState(carrier, getter, out traceId, out traceState);
     }
 
     public override IEnumerable<KeyValuePair<string, string?>>? ExtractBaggage(object? carrier, PropagatorGetterCallback? getter) =>
-        w3c.ExtractBaggage(carrier, getter);
+        _w3c.ExtractBaggage(carrier, getter);
+
+    /// <summary>What the extraction of <paramref name="headers"/> did, when it was hosting's; cleared once taken.</summary>
+    public static TraceHeaderOutcome TakePending(IHeaderDictionary headers)
+    {
+        var outcome = ReferenceEquals(t_pendingHeaders, headers) ? t_pending : default;
+        t_pendingHeaders = null;
+        t_pending = default;
+        return outcome;
+    }
 
     /// <summary>
     /// Extracts a request's trace context, normalising its headers in place (see the remarks on the class): for hosting,
     /// and for the middleware when hosting started no Activity.
     /// </summary>
-    public void Extract(IHeaderDictionary headers, bool trusted, out string? traceParent, out string? traceState)
+    /// <param name="headers">The request's headers.</param>
+    /// <param name="context">The request, when known: the trust policy is asked with its connection's address.</param>
+    /// <param name="traceParent">The traceparent to continue, or <see langword="null"/>.</param>
+    /// <param name="traceState">Its tracestate, or <see langword="null"/>.</param>
+    public TraceHeaderOutcome Extract(IHeaderDictionary headers, HttpContext? context, out string? traceParent, out string? traceState)
     {
         traceParent = null;
         traceState = null;
         var parents = headers[TraceParent];
-        if (!trusted)
+        Exception? trustFailure = null;
+        if (!Trusts(context, ref trustFailure))
         {
-            if (parents.Count != 0 || headers.ContainsKey(TraceState) || headers.ContainsKey(Baggage))
+            if (parents.Count != 0 || headers.ContainsKey(TraceState) || headers.ContainsKey(Baggage) || headers.ContainsKey(CorrelationContext))
             {
                 headers.Remove(TraceParent);
                 headers.Remove(TraceState);
                 headers.Remove(Baggage);
                 headers.Remove(CorrelationContext);
-                HttpLog.UntrustedTraceContext(logger);
+                return new(TraceHeaderProblem.Untrusted, TrustFailure: trustFailure);
             }
 
-            return;
+            return new(TraceHeaderProblem.None, TrustFailure: trustFailure);
         }
 
         if (parents.Count == 0)
         {
             headers.Remove(TraceState); // tracestate without traceparent means nothing
-            return;
+            return default;
         }
 
-        w3c.ExtractTraceIdAndState(headers, HeaderGetter, out traceParent, out traceState);
+        _w3c.ExtractTraceIdAndState(headers, HeaderGetter, out traceParent, out traceState);
         if (traceParent is null)
         {
             headers.Remove(TraceParent);
             headers.Remove(TraceState);
-            HttpLog.InvalidTraceParent(logger, parents.Count);
-            return;
+            return new(TraceHeaderProblem.InvalidTraceParent, parents.Count);
         }
 
         if (!string.Equals(traceParent, parents[0], StringComparison.Ordinal))
@@ -105,24 +164,60 @@ internal sealed class HostingTraceContextPropagator(
         if (states.Count != 0 && traceState is null)
         {
             headers.Remove(TraceState);
-            HttpLog.InvalidTraceState(logger);
+            return new(TraceHeaderProblem.InvalidTraceState);
         }
-        else if (states.Count > 1)
+
+        if (states.Count > 1)
         {
             headers[TraceState] = traceState;
         }
+
+        return default;
     }
 
-    private bool IsTrusted(IHeaderDictionary headers)
+    /// <summary>Logs what an extraction did; called where the request's context is current.</summary>
+    public void Log(in TraceHeaderOutcome outcome)
     {
-        // Only the address is missing here; where the policy can decide without it, no HttpContext is needed.
-        if (trust.IsTrusted(IncomingValue.TraceContext, null))
+        if (outcome.TrustFailure is { } failure)
         {
-            return true;
+            HttpLog.TrustPolicyFailed(_logger, IncomingValue.TraceContext, failure);
         }
 
-        var context = httpContextAccessor?.HttpContext;
-        return context is not null && ReferenceEquals(context.Request.Headers, headers) &&
-            trust.IsTrusted(IncomingValue.TraceContext, context.Connection.RemoteIpAddress);
+        switch (outcome.Problem)
+        {
+            case TraceHeaderProblem.Untrusted:
+                HttpLog.UntrustedTraceContext(_logger);
+                break;
+            case TraceHeaderProblem.InvalidTraceParent:
+                HttpLog.InvalidTraceParent(_logger, outcome.Count);
+                break;
+            case TraceHeaderProblem.InvalidTraceState:
+                HttpLog.InvalidTraceState(_logger);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Whether the caller is believed with trace headers: the policy asked with the connection's address. Where the
+    /// request is not known, only the suite's own policy is asked (its answer then needs no address, or is "no" under
+    /// TrustedNetworks); a policy of the app's is never asked about an HTTP caller as if it had no address. A policy that
+    /// throws fails closed.
+    /// </summary>
+    private bool Trusts(HttpContext? context, ref Exception? failure)
+    {
+        if (context is null && !_defaultPolicy)
+        {
+            return false;
+        }
+
+        try
+        {
+            return _trust.IsTrusted(IncomingValue.TraceContext, context?.Connection.RemoteIpAddress);
+        }
+        catch (Exception exception)
+        {
+            failure = exception;
+            return false;
+        }
     }
 }

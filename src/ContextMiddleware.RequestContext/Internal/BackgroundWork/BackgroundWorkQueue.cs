@@ -119,16 +119,10 @@ internal sealed class BackgroundWorkQueue : IBackgroundWorkQueue, IHostedLifecyc
     private async Task RunAsync(Func<CancellationToken, Task> work)
     {
         using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
-        Task task;
-        try
-        {
-            task = work(cancellation.Token);
-        }
-        catch (Exception exception)
-        {
-            Failed(exception);
-            return;
-        }
+
+        // On the thread pool: an item that blocks before its first await (synchronous I/O, a lock) must not hold this
+        // worker while its timeout runs. An item that throws before returning a task fails the task.
+        var task = Task.Run(() => work(cancellation.Token), CancellationToken.None);
 
         try
         {

@@ -30,7 +30,7 @@ internal static partial class Log
     public static partial void InvalidGeneratedRequestId(ILogger logger, string reason);
 
     [LoggerMessage(10, LogLevel.Error,
-        "The reloaded RequestContext configuration is invalid and was ignored; the trusted networks and allowed hosts in force stay: {Failures}",
+        "The reloaded RequestContext configuration is invalid: {Failures} Invalid entries of TrustedNetworks and PropagationAllowedHosts are left out of the lists now in force (a list left with no valid entry trusts no network, allows no host); the other settings are read only at startup.",
         EventName = "InvalidReload")]
     public static partial void InvalidReload(ILogger logger, string failures);
 
@@ -38,6 +38,11 @@ internal static partial class Log
         "The RequestContext configuration reloaded: {TrustedNetworkCount} trusted network(s), {AllowedHostCount} allowed host(s).",
         EventName = "Reloaded")]
     public static partial void Reloaded(ILogger logger, int trustedNetworkCount, int allowedHostCount);
+
+    [LoggerMessage(23, LogLevel.Error,
+        "The trust policy threw while deciding whether to believe the caller's {Value}: the value was treated as not trusted.",
+        EventName = "TrustPolicyFailed")]
+    public static partial void TrustPolicyFailed(ILogger logger, IncomingValue value, Exception exception);
 
     [LoggerMessage(20, LogLevel.Error, "A queued background work item failed.", EventName = "BackgroundWorkFailed")]
     public static partial void BackgroundWorkFailed(ILogger logger, Exception exception);

@@ -1,3 +1,4 @@
+using ContextMiddleware.AspNetCore.Internal.Propagation;
 using ContextMiddleware.AspNetCore.Internal.Trust;
 using Microsoft.Extensions.Options;
 
@@ -73,8 +74,7 @@ internal sealed class RequestContextOptionsValidator : IValidateOptions<RequestC
 
         foreach (var host in options.PropagationAllowedHosts)
         {
-            var hostName = host?.StartsWith("*.", StringComparison.Ordinal) == true ? host[2..] : host;
-            if (string.IsNullOrWhiteSpace(hostName) || Uri.CheckHostName(hostName) == UriHostNameType.Unknown)
+            if (!DestinationPolicy.IsValid(host))
             {
                 failures.Add($"{prefix}:PropagationAllowedHosts has '{host}', which is neither a host name nor '*.' and a domain.");
             }

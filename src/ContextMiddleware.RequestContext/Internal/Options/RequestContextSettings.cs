@@ -15,9 +15,13 @@ namespace ContextMiddleware.AspNetCore.Internal.Options;
 /// <see cref="RequestContextOptions.PropagationAllowedHosts"/>), replaced when the configuration reloads.
 /// </summary>
 /// <remarks>
-/// Reloads go through the options factory (configuration binding, every <c>Configure</c> delegate, validation) rather
-/// than <c>IOptionsMonitor</c>, whose change callback throws on a reload that does not validate: here such a reload is
-/// logged and the lists in force are kept.
+/// A reload runs what the options factory runs (configuration binding, every <c>Configure</c> and
+/// <c>PostConfigure</c> delegate, the validators) rather than going through <c>IOptionsMonitor</c>, whose change
+/// callback throws on a reload that does not validate. It fails closed: invalid entries are left out of the lists (and
+/// logged once), so a reload can only narrow trust, never keep trusting a network the configuration no longer lists.
+/// An empty <see cref="RequestContextOptions.TrustedNetworks"/> trusts no network; a
+/// <see cref="RequestContextOptions.PropagationAllowedHosts"/> whose entries are all invalid allows no host (an empty
+/// one, as configured, allows every host).
 /// </remarks>
 internal sealed class RequestContextSettings : IDisposable
 {
@@ -25,7 +29,9 @@ internal sealed class RequestContextSettings : IDisposable
     public static readonly string[] DefaultUserIdClaimTypes = ["sub", ClaimTypes.NameIdentifier];
     public static readonly string[] DefaultUserNameClaimTypes = ["name", ClaimTypes.Name, "preferred_username"];
 
-    private readonly IOptionsFactory<RequestContextOptions>? _factory;
+    private readonly IConfigureOptions<RequestContextOptions>[] _setups = [];
+    private readonly IPostConfigureOptions<RequestContextOptions>[] _postSetups = [];
+    private readonly IValidateOptions<RequestContextOptions>[] _validators = [];
     private readonly ILogger? _logger;
     private readonly IDisposable? _reloads;
     private TrustedNetworks _networks;
@@ -35,12 +41,16 @@ internal sealed class RequestContextSettings : IDisposable
 
     public RequestContextSettings(
         IOptions<RequestContextOptions> options,
-        IOptionsFactory<RequestContextOptions> factory,
+        IEnumerable<IConfigureOptions<RequestContextOptions>> setups,
+        IEnumerable<IPostConfigureOptions<RequestContextOptions>> postSetups,
+        IEnumerable<IValidateOptions<RequestContextOptions>> validators,
         ILogger<RequestContextSettings> logger,
         IConfiguration? configuration = null)
         : this(options.Value)
     {
-        _factory = factory;
+        _setups = [.. setups];
+        _postSetups = [.. postSetups];
+        _validators = [.. validators];
         _logger = logger;
         if (configuration is not null)
         {
@@ -60,8 +70,8 @@ internal sealed class RequestContextSettings : IDisposable
         UserIdClaimTypes = options.UserIdClaimTypes.Count == 0 ? DefaultUserIdClaimTypes : [.. options.UserIdClaimTypes];
         UserNameClaimTypes = options.UserNameClaimTypes.Count == 0 ? DefaultUserNameClaimTypes : [.. options.UserNameClaimTypes];
         OutgoingRequestIdHeader = options.OutgoingRequestIdHeader;
-        _networks = new TrustedNetworks(options.TrustedNetworks);
-        _destinations = new DestinationPolicy(options.PropagationAllowedHosts);
+        _networks = TrustedNetworks.FromValid(options.TrustedNetworks);
+        _destinations = DestinationPolicy.FromValid(options.PropagationAllowedHosts);
         _lists = ListsOf(options);
     }
 
@@ -96,33 +106,66 @@ internal sealed class RequestContextSettings : IDisposable
     // is neither applied nor logged again.
     private void Reload()
     {
-        RequestContextOptions options;
+        var name = Microsoft.Extensions.Options.Options.DefaultName;
+        var options = new RequestContextOptions();
+        List<string> failures = [];
+        var unreadable = false;
         try
         {
-            options = _factory!.Create(Microsoft.Extensions.Options.Options.DefaultName);
-        }
-        catch (OptionsValidationException exception)
-        {
-            var failure = string.Join(" ", exception.Failures);
-            if (!string.Equals(Interlocked.Exchange(ref _lastReloadFailure, failure), failure, StringComparison.Ordinal))
+            foreach (var setup in _setups)
             {
-                Log.InvalidReload(_logger!, failure);
+                if (setup is IConfigureNamedOptions<RequestContextOptions> named)
+                {
+                    named.Configure(name, options);
+                }
+                else
+                {
+                    setup.Configure(options);
+                }
             }
 
-            return;
+            foreach (var postSetup in _postSetups)
+            {
+                postSetup.PostConfigure(name, options);
+            }
+
+            foreach (var validator in _validators)
+            {
+                if (validator.Validate(name, options) is { Failed: true } result)
+                {
+                    failures.AddRange(result.Failures);
+                }
+            }
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            // The configuration could not be read at all: nothing is known, so nothing is trusted or allowed any more.
+            failures.Add($"{exception.GetType().Name}: {exception.Message} No network is trusted and no host allowed until a reload succeeds.");
+            unreadable = true;
         }
 
-        Volatile.Write(ref _lastReloadFailure, null);
-        var lists = ListsOf(options);
+        var failure = failures.Count == 0 ? null : string.Join(" ", failures);
+        if (failure is not null && !string.Equals(Interlocked.Exchange(ref _lastReloadFailure, failure), failure, StringComparison.Ordinal))
+        {
+            Log.InvalidReload(_logger!, failure);
+        }
+        else if (failure is null)
+        {
+            Volatile.Write(ref _lastReloadFailure, null);
+        }
+
+        string[] lists = unreadable ? ["unreadable"] : ListsOf(options);
         if (lists.SequenceEqual(Volatile.Read(ref _lists)))
         {
             return;
         }
 
-        Volatile.Write(ref _networks, new TrustedNetworks(options.TrustedNetworks));
-        Volatile.Write(ref _destinations, new DestinationPolicy(options.PropagationAllowedHosts));
+        var networks = unreadable ? TrustedNetworks.FromValid([]) : TrustedNetworks.FromValid(options.TrustedNetworks);
+        var destinations = unreadable ? DestinationPolicy.None : DestinationPolicy.FromValid(options.PropagationAllowedHosts);
+        Volatile.Write(ref _networks, networks);
+        Volatile.Write(ref _destinations, destinations);
         Volatile.Write(ref _lists, lists);
-        Log.Reloaded(_logger!, options.TrustedNetworks.Count, options.PropagationAllowedHosts.Count);
+        Log.Reloaded(_logger!, networks.Count, destinations.Count);
     }
 
     /// <summary>The reloadable lists, as one sequence to compare.</summary>

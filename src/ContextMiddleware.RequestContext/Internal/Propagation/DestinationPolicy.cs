@@ -2,24 +2,52 @@ namespace ContextMiddleware.AspNetCore.Internal.Propagation;
 
 /// <summary>
 /// The parsed <see cref="RequestContextOptions.PropagationAllowedHosts"/>: which destinations outgoing calls may
-/// carry the context to. Empty means every host.
+/// carry the context to. An empty list means every host.
 /// </summary>
 internal sealed class DestinationPolicy
 {
+    /// <summary>No host at all: what a reload leaves when it cannot read the configuration.</summary>
+    public static readonly DestinationPolicy None = new([], [], allowAll: false);
+
     private readonly string[] _exactHosts;
     private readonly string[] _hostSuffixes;
+    private readonly bool _allowAll;
 
-    public DestinationPolicy(IEnumerable<string> hosts)
+    private DestinationPolicy(string[] exactHosts, string[] hostSuffixes, bool allowAll)
+    {
+        _exactHosts = exactHosts;
+        _hostSuffixes = hostSuffixes;
+        _allowAll = allowAll;
+    }
+
+    /// <summary>How many hosts and domains are allowed (0 with every host allowed).</summary>
+    public int Count => _exactHosts.Length + _hostSuffixes.Length;
+
+    /// <summary>
+    /// The valid entries of <paramref name="hosts"/> (the validator reports the others). An empty list allows every
+    /// host; a list with no valid entry allows none.
+    /// </summary>
+    public static DestinationPolicy FromValid(IEnumerable<string> hosts)
     {
         var list = hosts.ToArray();
-        _exactHosts = [.. list.Where(host => !host.StartsWith("*.", StringComparison.Ordinal))];
-        _hostSuffixes = [.. list.Where(host => host.StartsWith("*.", StringComparison.Ordinal)).Select(host => host[1..])];
+        var valid = list.Where(IsValid).ToArray();
+        return new DestinationPolicy(
+            [.. valid.Where(host => !host.StartsWith("*.", StringComparison.Ordinal))],
+            [.. valid.Where(host => host.StartsWith("*.", StringComparison.Ordinal)).Select(host => host[1..])],
+            allowAll: list.Length == 0);
+    }
+
+    /// <summary>Whether <paramref name="host"/> is a host name, or <c>*.</c> and a domain.</summary>
+    public static bool IsValid(string? host)
+    {
+        var hostName = host?.StartsWith("*.", StringComparison.Ordinal) == true ? host[2..] : host;
+        return !string.IsNullOrWhiteSpace(hostName) && Uri.CheckHostName(hostName) != UriHostNameType.Unknown;
     }
 
     /// <summary>Whether outgoing calls to <paramref name="uri"/> may carry the context.</summary>
     public bool IsAllowed(Uri? uri)
     {
-        if (_exactHosts.Length == 0 && _hostSuffixes.Length == 0)
+        if (_allowAll)
         {
             return true;
         }

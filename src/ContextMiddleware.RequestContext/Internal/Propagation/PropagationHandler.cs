@@ -8,11 +8,31 @@ namespace ContextMiddleware.AspNetCore.Internal.Propagation;
 /// Adds the current request id (and, when no Activity exists for the runtime to propagate, the trace headers) to
 /// outgoing HttpClient requests whose host is allowed. Headers already on the request are left alone.
 /// </summary>
+/// <remarks>
+/// The trace headers of an Activity are written by the primary handler. A <see cref="SocketsHttpHandler"/> gets
+/// ContextMiddleware's propagator, which applies the allow-list; any other primary handler (an
+/// <see cref="HttpClientHandler"/>) writes them through the runtime's global propagator, which nothing here can keep
+/// from a host: a request to a host outside the allow-list through such a handler is refused with an
+/// <see cref="InvalidOperationException"/> that names the fix, rather than sent with the trace.
+/// </remarks>
 internal sealed class PropagationHandler(RequestContextSettings settings) : DelegatingHandler
 {
+    private int _primaryHonoursAllowList; // 0 unknown, 1 yes, 2 no
+
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (settings.Destinations.IsAllowed(request.RequestUri))
+        if (!settings.Destinations.IsAllowed(request.RequestUri))
+        {
+            if (!PrimaryHonoursAllowList(out var primary))
+            {
+                throw new InvalidOperationException(
+                    $"The request to '{request.RequestUri?.IdnHost}' must not carry the request context (it is not in RequestContext:PropagationAllowedHosts), " +
+                    $"but this HttpClient's primary handler ({primary.GetType().FullName}) writes trace headers through the runtime's global propagator, which " +
+                    "ContextMiddleware cannot keep from that host. Use a SocketsHttpHandler as the primary handler " +
+                    "(ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { ... }): it has the settings of HttpClientHandler).");
+            }
+        }
+        else
         {
             var headers = request.Headers;
             if (RequestContext.RequestId.Get() is { } requestId && !headers.Contains(settings.OutgoingRequestIdHeader))
@@ -31,5 +51,24 @@ internal sealed class PropagationHandler(RequestContextSettings settings) : Dele
         }
 
         return base.SendAsync(request, cancellationToken);
+    }
+
+    /// <summary>Whether the primary handler writes trace headers through ContextMiddleware's propagator, or none at all.</summary>
+    private bool PrimaryHonoursAllowList(out HttpMessageHandler primary)
+    {
+        primary = InnerHandler!;
+        while (primary is DelegatingHandler { InnerHandler: { } inner })
+        {
+            primary = inner;
+        }
+
+        var known = Volatile.Read(ref _primaryHonoursAllowList);
+        if (known == 0)
+        {
+            known = primary is SocketsHttpHandler { ActivityHeadersPropagator: null or W3CTraceContextPropagator } ? 1 : 2;
+            Volatile.Write(ref _primaryHonoursAllowList, known);
+        }
+
+        return known == 1;
     }
 }

@@ -11,9 +11,7 @@ namespace ContextMiddleware.AspNetCore.Internal.Propagation;
 /// The one place a request context is made from what a caller sent, for every transport: live calls
 /// (<see cref="BeginCall"/>) and messages (<see cref="Extract"/>), with one trust policy and one request-id resolver.
 /// </summary>
-internal sealed class RequestContextPropagator(
-    RequestIdResolver resolver,
-    IRequestContextTrustPolicy trust) : IRequestContextPropagator
+internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRequestContextPropagator
 {
     private static readonly Func<IncomingCallSource, string, StringValues> s_header = static (source, name) => source.GetHeader(name);
 
@@ -41,7 +39,8 @@ internal sealed class RequestContextPropagator(
         ArgumentNullException.ThrowIfNull(getter);
 
         // A message has no connection: the policy decides for a caller without an address.
-        var trace = IncomingTrace.Read(carrier, getter, trust.IsTrusted(IncomingValue.TraceContext, null), out var newTrace);
+        Exception? trustFailure = null;
+        var trace = IncomingTrace.Read(carrier, getter, resolver.TrustsTraceContext(null, ref trustFailure), out var newTrace);
         var resolved = resolver.Resolve(carrier, getter, null, newTrace ? trace.TraceId : null, canReject: false);
 
         var context = new Context();
@@ -51,7 +50,7 @@ internal sealed class RequestContextPropagator(
                 RequestContext.RequestId, resolved.RequestId,
                 RequestContext.ClientRequestId, resolved.ClientRequestId,
                 RequestContext.Trace, trace);
-            resolver.LogOutcome(resolved, null);
+            resolver.LogOutcome(resolved, null, trustFailure);
         });
         return context;
     }
@@ -66,6 +65,7 @@ internal sealed class RequestContextPropagator(
         var remoteAddress = source.RemoteAddress;
         TraceContext trace;
         bool newTrace;
+        Exception? trustFailure = null;
         if (activity is { IdFormat: ActivityIdFormat.W3C })
         {
             trace = TraceContext.FromActivity(activity);
@@ -73,7 +73,7 @@ internal sealed class RequestContextPropagator(
         }
         else
         {
-            trace = IncomingTrace.Read(source, s_header, trust.IsTrusted(IncomingValue.TraceContext, remoteAddress), out newTrace);
+            trace = IncomingTrace.Read(source, s_header, resolver.TrustsTraceContext(remoteAddress, ref trustFailure), out newTrace);
         }
 
         var resolved = resolver.Resolve(source, s_header, remoteAddress, newTrace ? trace.TraceId : null, canReject: true);
@@ -95,7 +95,7 @@ internal sealed class RequestContextPropagator(
                 RequestContext.User, (ICurrentUser)user);
         }
 
-        resolver.LogOutcome(resolved, remoteAddress);
+        resolver.LogOutcome(resolved, remoteAddress, trustFailure);
         return new IncomingCall(resolved.RequestId, resolved.ClientRequestId, trace, user, resolved.Rejected ? resolver.RejectionDetail(resolved) : null);
     }
 }

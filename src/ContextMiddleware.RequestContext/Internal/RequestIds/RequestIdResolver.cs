@@ -1,6 +1,7 @@
 using System.Net;
 using ContextMiddleware.AspNetCore.Internal.Logging;
 using ContextMiddleware.AspNetCore.Internal.Options;
+using ContextMiddleware.AspNetCore.Internal.Trust;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 
@@ -14,7 +15,8 @@ internal readonly record struct ResolvedRequestId(
     RequestIdProblem Problem,
     bool Trusted,
     bool Rejected,
-    RequestIdProblem GeneratorProblem);
+    RequestIdProblem GeneratorProblem,
+    Exception? TrustFailure = null);
 
 /// <summary>
 /// The one decision about a request id, for HTTP requests, live calls and messages alike: the headers it is read
@@ -46,7 +48,8 @@ internal sealed class RequestIdResolver(
             }
 
             var value = values.Count == 1 ? values[0] ?? string.Empty : string.Empty;
-            var trusted = trust.IsTrusted(IncomingValue.RequestId, remoteAddress);
+            Exception? trustFailure = null;
+            var trusted = TrustPolicy.Ask(trust, IncomingValue.RequestId, remoteAddress, ref trustFailure);
             var (problem, accepted, clientRequestId) = RequestIdValidator.Decide(value, values.Count, trusted, settings.MaxRequestIdLength);
             if (accepted)
             {
@@ -55,15 +58,35 @@ internal sealed class RequestIdResolver(
 
             var generated = Generate(newTraceId, out generatorProblem);
             var rejected = trusted && canReject && settings.RejectInvalidRequestIds;
-            return new ResolvedRequestId(generated, clientRequestId, headerName, problem, trusted, rejected, generatorProblem);
+            return new ResolvedRequestId(generated, clientRequestId, headerName, problem, trusted, rejected, generatorProblem, trustFailure);
         }
 
         return new ResolvedRequestId(Generate(newTraceId, out generatorProblem), null, null, RequestIdProblem.None, false, false, generatorProblem);
     }
 
+    /// <summary>
+    /// Whether the trace headers of a call are believed (<see cref="TrustPolicy.Ask"/>: a policy that throws is answered
+    /// "not trusted"; its exception is logged by <see cref="LogOutcome"/>).
+    /// </summary>
+    public bool TrustsTraceContext(IPAddress? remoteAddress, ref Exception? failure) =>
+        TrustPolicy.Ask(trust, IncomingValue.TraceContext, remoteAddress, ref failure);
+
     /// <summary>Logs what was decided; called where the new request's context is current, so the records carry it.</summary>
-    public void LogOutcome(in ResolvedRequestId resolved, IPAddress? remoteAddress)
+    /// <param name="resolved">The request id decided.</param>
+    /// <param name="remoteAddress">The caller's address; null for messages.</param>
+    /// <param name="traceTrustFailure">The exception the trust policy threw about the trace headers, if it did.</param>
+    public void LogOutcome(in ResolvedRequestId resolved, IPAddress? remoteAddress, Exception? traceTrustFailure = null)
     {
+        if (traceTrustFailure is not null)
+        {
+            Log.TrustPolicyFailed(logger, IncomingValue.TraceContext, traceTrustFailure);
+        }
+
+        if (resolved.TrustFailure is not null)
+        {
+            Log.TrustPolicyFailed(logger, IncomingValue.RequestId, resolved.TrustFailure);
+        }
+
         if (resolved.GeneratorProblem != RequestIdProblem.None)
         {
             Log.InvalidGeneratedRequestId(logger, RequestIdValidator.Describe(resolved.GeneratorProblem, settings.MaxRequestIdLength));

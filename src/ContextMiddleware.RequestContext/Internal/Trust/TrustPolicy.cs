@@ -18,7 +18,21 @@ internal sealed class TrustPolicy(RequestContextSettings settings) : IRequestCon
             _ => false,
         };
 
-    /// <summary>Whether the policy can tell only by the caller's address (so hosting must find the connection).</summary>
-    public static bool NeedsAddress(RequestContextSettings settings, IncomingValue value) =>
-        (value == IncomingValue.RequestId ? settings.IncomingRequestIds : settings.IncomingTraceContext) == RequestContextTrust.TrustedNetworks;
+    /// <summary>
+    /// Asks <paramref name="policy"/>, failing closed: a policy that throws is answered "not trusted", and its exception
+    /// is kept in <paramref name="failure"/> to be logged where the call's context is current (so the record carries
+    /// the call's ids).
+    /// </summary>
+    public static bool Ask(IRequestContextTrustPolicy policy, IncomingValue value, IPAddress? remoteAddress, ref Exception? failure)
+    {
+        try
+        {
+            return policy.IsTrusted(value, remoteAddress);
+        }
+        catch (Exception exception)
+        {
+            failure ??= exception;
+            return false;
+        }
+    }
 }

@@ -8,8 +8,25 @@ internal sealed class TrustedNetworks
 {
     private readonly IPNetwork[] _networks;
 
-    /// <param name="values">Values the validator has checked.</param>
-    public TrustedNetworks(IEnumerable<string> values) => _networks = [.. values.Select(Parse)];
+    private TrustedNetworks(IPNetwork[] networks) => _networks = networks;
+
+    /// <summary>How many networks are trusted.</summary>
+    public int Count => _networks.Length;
+
+    /// <summary>The valid entries of <paramref name="values"/> (the validator reports the others); none trusts no one.</summary>
+    public static TrustedNetworks FromValid(IEnumerable<string> values)
+    {
+        List<IPNetwork> networks = [];
+        foreach (var value in values)
+        {
+            if (TryParse(value, out var network))
+            {
+                networks.Add(network);
+            }
+        }
+
+        return new TrustedNetworks([.. networks]);
+    }
 
     public bool Contains(IPAddress? address)
     {
@@ -56,7 +73,4 @@ internal sealed class TrustedNetworks
 
         return false;
     }
-
-    private static IPNetwork Parse(string value) =>
-        TryParse(value, out var network) ? network : throw new FormatException($"'{value}' is neither a CIDR block nor an IP address.");
 }

@@ -1,0 +1,26 @@
+namespace ContextMiddleware.AspNetCore.Internal.Tracing;
+
+/// <summary>What was wrong with a request's trace headers.</summary>
+internal enum TraceHeaderProblem : byte
+{
+    /// <summary>Nothing: the headers were used as sent, or there were none.</summary>
+    None,
+
+    /// <summary>The caller is not trusted with the trace context: the trace headers were removed.</summary>
+    Untrusted,
+
+    /// <summary>The traceparent was invalid: it was removed with its tracestate.</summary>
+    InvalidTraceParent,
+
+    /// <summary>The tracestate was invalid: it was removed.</summary>
+    InvalidTraceState,
+}
+
+/// <summary>
+/// What <see cref="HostingTraceContextPropagator"/> did with a request's trace headers, kept to be logged once the
+/// request's context has begun, so that the records carry the request's ids.
+/// </summary>
+/// <param name="Problem">What was wrong.</param>
+/// <param name="Count">How many traceparent values the request had.</param>
+/// <param name="TrustFailure">The exception the trust policy threw, if it did.</param>
+internal readonly record struct TraceHeaderOutcome(TraceHeaderProblem Problem, int Count = 0, Exception? TrustFailure = null);

@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using ContextMiddleware.AspNetCore;
+using ContextMiddleware.Requests.Tests.Support;
+using Microsoft.Extensions.Primitives;
+
+namespace ContextMiddleware.Requests.Tests.Seams;
+
+/// <summary>Review probes for IRequestContextPropagator: documented behaviour and hostile carriers.</summary>
+public class PropagatorSeamTests
+{
+    [Fact]
+    public void Inject_OutsideARequest_WritesNothing_EvenWithAnAmbientActivity()
+    {
+        // IRequestContextPropagator.Inject: "Writes nothing outside a request."
+        using var worker = new Worker();
+        using var activity = new Activity("worker-loop").SetIdFormat(ActivityIdFormat.W3C).Start();
+        var headers = new Dictionary<string, string>();
+
+        worker.Propagator.Inject(headers, static (carrier, name, value) => carrier[name] = value);
+
+        Assert.True(headers.Count == 0, $"outside any request Inject wrote: {string.Join(", ", headers.Select(h => $"{h.Key}={h.Value}"))}");
+    }
+
+    [Fact]
+    public void Extract_HostileCarrier_NullEntriesAndHugeValues_GivesFreshValuesWithoutThrowing()
+    {
+        using var worker = new Worker();
+        var huge = new string('a', 1_000_000);
+        StringValues Get(object? _, string name) => name switch
+        {
+            "X-Request-ID" => new StringValues([null]),
+            "traceparent" => new StringValues([null]),
+            "tracestate" => new StringValues([null, huge]),
+            _ => new StringValues(huge),
+        };
+
+        var context = worker.Propagator.Extract<object?>(null, Get);
+
+        var (requestId, trace) = context.Run(() => (RequestContext.RequestId.Get(), RequestContext.Trace.Get()));
+        Assert.NotNull(requestId);
+        Assert.Matches("^[0-9a-f]{32}$", requestId);
+        Assert.NotNull(trace);
+        Assert.Null(trace!.ParentSpanId);
+        Assert.Null(trace.TraceState);
+    }
+}
