@@ -13,7 +13,7 @@ namespace ContextMiddleware.AspNetCore.Tests;
 public class OptionsReloadTests
 {
     [Fact]
-    public async Task TrustedNetworks_FollowAReload_AndAnInvalidReloadIsLoggedAndIgnored()
+    public async Task TrustedNetworks_FollowAReload_AndAnInvalidReloadIsLoggedAndFailsClosed()
     {
         await using var downstream = new HeaderRecorder();
         await using var app = await TestApp.StartAsync(
@@ -47,11 +47,21 @@ public class OptionsReloadTests
         await app.Client.GetAsync("/call/after");
         Assert.Single(downstream.Values("/seen-after", "X-Request-ID"));
 
+        // An invalid entry is left out: the valid ones (none here) are in force, so 127.0.0.1 is trusted no more. The
+        // allowed host, valid, still applies.
         Reload(app, "not-a-network", "127.0.0.1");
-        Assert.Equal("req-kept", await IdOfAsync(app, "req-kept"));
+        Assert.NotEqual("req-after-invalid", await IdOfAsync(app, "req-after-invalid"));
         var error = Assert.Single(app.Logs.Records, record => record.EventId.Name == "InvalidReload");
         Assert.Equal(LogLevel.Error, error.Level);
         Assert.Contains("not-a-network", error.Message, StringComparison.Ordinal);
+        await app.Client.GetAsync("/call/after-invalid");
+        Assert.Single(downstream.Values("/seen-after-invalid", "X-Request-ID"));
+
+        // A host entry that is not valid leaves no host allowed (an empty list would allow every host).
+        Reload(app, "127.0.0.0/8", "not a host");
+        Assert.Equal("req-valid-again", await IdOfAsync(app, "req-valid-again"));
+        await app.Client.GetAsync("/call/bad-host");
+        Assert.Empty(downstream.Values("/seen-bad-host", "X-Request-ID"));
     }
 
     private static void Reload(TestApp app, string network, string host)

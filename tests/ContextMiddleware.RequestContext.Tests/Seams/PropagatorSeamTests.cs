@@ -9,16 +9,36 @@ namespace ContextMiddleware.Requests.Tests.Seams;
 public class PropagatorSeamTests
 {
     [Fact]
-    public void Inject_OutsideARequest_WritesNothing_EvenWithAnAmbientActivity()
+    public void Inject_OutsideARequest_WithAnAmbientActivity_WritesItsTrace_NoRequestId()
     {
-        // IRequestContextPropagator.Inject: "Writes nothing outside a request."
+        // IRequestContextPropagator.Inject: the request id inside a context; the trace headers whenever there is a
+        // current span (a worker's own Activity), as OpenTelemetry's propagators do.
         using var worker = new Worker();
         using var activity = new Activity("worker-loop").SetIdFormat(ActivityIdFormat.W3C).Start();
         var headers = new Dictionary<string, string>();
 
         worker.Propagator.Inject(headers, static (carrier, name, value) => carrier[name] = value);
 
-        Assert.True(headers.Count == 0, $"outside any request Inject wrote: {string.Join(", ", headers.Select(h => $"{h.Key}={h.Value}"))}");
+        Assert.Equal($"00-{activity.TraceId}-{activity.SpanId}-00", headers["traceparent"]);
+        Assert.False(headers.ContainsKey("X-Request-ID"));
+    }
+
+    [Fact]
+    public void Inject_OutsideARequest_WithoutAnActivity_WritesNothing()
+    {
+        using var worker = new Worker();
+        var previous = Activity.Current;
+        Activity.Current = null;
+        try
+        {
+            var headers = new Dictionary<string, string>();
+            worker.Propagator.Inject(headers, static (carrier, name, value) => carrier[name] = value);
+            Assert.Empty(headers);
+        }
+        finally
+        {
+            Activity.Current = previous;
+        }
     }
 
     [Fact]
