@@ -13,9 +13,10 @@ namespace ContextMiddleware.AspNetCore;
 /// </para>
 /// <para>
 /// The options are read once, when the app starts, except <see cref="TrustedNetworks"/> and
-/// <see cref="PropagationAllowedHosts"/>, which follow reloads of the configuration (a reload that does not validate
-/// is logged as an Error and ignored: the previous lists stay in force). The others change what the app registered or
-/// how requests are shaped, so they need a restart.
+/// <see cref="PropagationAllowedHosts"/>, which follow reloads of the configuration and fail closed: invalid entries
+/// are logged as an Error and left out (a list left without a valid entry trusts no network, allows no host), and a
+/// reload that empties <see cref="PropagationAllowedHosts"/> after a list was in force allows no host rather than every
+/// host. The others change what the app registered or how requests are shaped, so they need a restart.
 /// </para>
 /// </remarks>
 public sealed class RequestContextOptions
@@ -50,7 +51,7 @@ public sealed class RequestContextOptions
     /// <summary>
     /// Gets or sets the networks whose connections are trusted under <see cref="RequestContextTrust.TrustedNetworks"/>:
     /// CIDR blocks such as <c>10.0.0.0/8</c> or single addresses such as <c>192.0.2.7</c>. Follows configuration
-    /// reloads.
+    /// reloads (an emptied list trusts no network).
     /// </summary>
     /// <value>Default: empty.</value>
     public IList<string> TrustedNetworks { get; set; } = [];
@@ -120,7 +121,9 @@ public sealed class RequestContextOptions
     /// <summary>
     /// Gets or sets the hosts outgoing calls may carry the request id and trace headers to: exact names
     /// (<c>api.example.com</c>) or wildcards for subdomains (<c>*.internal.example.com</c>). Follows configuration
-    /// reloads.
+    /// reloads, which never widen it to every host. A request that a host in the list redirects to a host outside it
+    /// loses the context on the way (with an Activity, as when a logging provider is on, and a
+    /// <see cref="System.Net.Http.SocketsHttpHandler"/>).
     /// </summary>
     /// <value>Default: empty, meaning every host.</value>
     public IList<string> PropagationAllowedHosts { get; set; } = [];

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ContextMiddleware.AspNetCore.Internal.Options;
+using ContextMiddleware.AspNetCore.Internal.Propagation;
 using ContextMiddleware.AspNetCore.Internal.Tracing;
 using Microsoft.Extensions.Primitives;
 
@@ -35,8 +36,20 @@ public sealed class W3CTraceContextPropagator : DistributedContextPropagator
     /// <inheritdoc />
     public override void Inject(Activity? activity, object? carrier, PropagatorSetterCallback? setter)
     {
-        if (activity is null || setter is null ||
-            (carrier is HttpRequestMessage request && !_settings.Destinations.IsAllowed(request.RequestUri)))
+        if (carrier is HttpRequestMessage request && !_settings.Destinations.IsAllowed(request.RequestUri))
+        {
+            // Also each hop of a redirect: a host in the allow-list may send the request on to one outside it, with the
+            // request id that AddRequestContextPropagation() added for the first host.
+            if (request.Options.TryGetValue(PropagationHandler.AddedRequestIdKey, out var added) && added)
+            {
+                request.Headers.Remove(_settings.OutgoingRequestIdHeader);
+                request.Options.Set(PropagationHandler.AddedRequestIdKey, false);
+            }
+
+            return;
+        }
+
+        if (activity is null || setter is null)
         {
             return;
         }

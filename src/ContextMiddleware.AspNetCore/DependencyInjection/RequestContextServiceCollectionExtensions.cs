@@ -20,10 +20,10 @@ public static class RequestContextServiceCollectionExtensions
     /// from the <c>"RequestContext"</c> configuration section and then <paramref name="configure"/>, validated at
     /// startup; <see cref="ICurrentUser"/>, <see cref="IRequestContext"/>, <see cref="IRequestContextPropagator"/>, the
     /// logging request scope), the <c>requestId</c> of ProblemDetails, and the W3C Trace Context propagator through
-    /// which ASP.NET Core's hosting reads each request's trace headers in place of the runtime's (the runtime's default
-    /// is W3C too). Requests are left as they are until <c>UseRequestContext()</c> is called: only then does the
-    /// propagator apply the trust policy, and the request's context begin. Calling it again only adds
-    /// <paramref name="configure"/>.
+    /// which ASP.NET Core's hosting reads each request's trace headers. Requests are left as they are until
+    /// <c>UseRequestContext()</c> is called (the propagator hands them to the runtime's own,
+    /// <see cref="DistributedContextPropagator.Current"/>): only then does it apply the trust policy and normalise the
+    /// trace headers, and the request's context begin. Calling it again only adds <paramref name="configure"/>.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures the options after configuration binding.</param>

@@ -38,10 +38,10 @@ internal static partial class HttpLog
         EventName = "BeginFailed")]
     public static partial void BeginFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(23, LogLevel.Error,
-        "The trust policy threw while deciding whether to believe the caller's {Value}: the value was treated as not trusted.",
-        EventName = "TrustPolicyFailed")]
-    public static partial void TrustPolicyFailed(ILogger logger, IncomingValue value, Exception exception);
+    [LoggerMessage(14, LogLevel.Debug,
+        "The request was answered {StatusCode}: the server rejected it (malformed, or over a limit).",
+        EventName = "BadRequest")]
+    public static partial void BadRequest(ILogger logger, int statusCode, Exception exception);
 
     [LoggerMessage(12, LogLevel.Debug,
         "The request was aborted by the client.",

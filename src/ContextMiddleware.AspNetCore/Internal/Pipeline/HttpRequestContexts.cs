@@ -90,11 +90,18 @@ internal sealed class HttpRequestContexts(
     public HttpCall Begin(HttpContext context, Activity? activity, in TraceHeaderOutcome traceHeaders)
     {
         var call = new HttpCall(context);
-        var incoming = propagator.BeginCall(call, activity);
+        if (traceHeaders.TrustFailure is { } failure)
+        {
+            call.SetTrustFailure(failure); // logged once by BeginCall, with the request's ids
+        }
 
-        // Without an Activity, BeginCall asked the trust policy about the (already normalised) trace headers itself and
-        // logged a failure of the policy: log it once.
-        _traceHeaders!.Log(activity is null ? traceHeaders with { TrustFailure = null } : traceHeaders);
+        var incoming = propagator.BeginCall(call, activity);
+        if (traceHeaders.TrustFailure is not null)
+        {
+            call.SetTrustFailure(null);
+        }
+
+        _traceHeaders!.Log(traceHeaders);
         call.Rejection = incoming.Rejection;
         context.TraceIdentifier = incoming.RequestId;
         if (settings.WritesResponseHeaders)
@@ -126,7 +133,8 @@ internal sealed class HttpRequestContexts(
 
         try
         {
-            Begin(context, Activity.Current, HostingTraceContextPropagator.TakePending(context.Request.Headers));
+            HostingTraceContextPropagator.TakePending(context.Request.Headers, out var traceHeaders);
+            Begin(context, Activity.Current, traceHeaders);
         }
         catch (Exception exception)
         {

@@ -23,8 +23,8 @@ namespace ContextMiddleware.AspNetCore.Internal.Pipeline;
 /// developer exception page log and answer their own), so the exception is logged once. An exception after the
 /// response started is left to the server, which logs it and aborts the response; a request the client abandoned is
 /// logged at Debug and answered 499, as ASP.NET Core's exception handler does; a
-/// <see cref="BadHttpRequestException"/> (a request body over the size limit, a malformed request) is left to the
-/// server, which answers it with its own status code (413, 400).
+/// <see cref="BadHttpRequestException"/> (a request body over the size limit, a malformed request) is answered with
+/// its status code (413, 400), as the server would, with the request id, and logged at Debug.
 /// </para>
 /// </remarks>
 internal sealed class RequestContextMiddleware(
@@ -59,7 +59,7 @@ internal sealed class RequestContextMiddleware(
 
             await next(context);
         }
-        catch (Exception exception) when (settings.HandleUnhandledExceptions && !context.Response.HasStarted && exception is not BadHttpRequestException)
+        catch (Exception exception) when (settings.HandleUnhandledExceptions && !context.Response.HasStarted)
         {
             Answer(context, exception);
         }
@@ -78,6 +78,16 @@ internal sealed class RequestContextMiddleware(
 
     private void Answer(HttpContext context, Exception exception)
     {
+        if (exception is BadHttpRequestException badRequest)
+        {
+            // The server's own verdict on the request (a body over the size limit, a malformed request): answered with
+            // its status, as the server would, but with the request id; the client's doing, so not an Error.
+            HttpLog.BadRequest(logger, badRequest.StatusCode, badRequest);
+            context.Response.Clear();
+            context.Response.StatusCode = badRequest.StatusCode;
+            return;
+        }
+
         if (exception is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
         {
             HttpLog.RequestAborted(logger);
@@ -128,6 +138,14 @@ internal sealed class RequestContextMiddleware(
     private Activity? StartActivity(HttpContext context, out TraceHeaderOutcome outcome)
     {
         outcome = traceHeaders.Extract(context.Request.Headers, context, out var traceParent, out var traceState);
+
+        // Hosting may have read (and normalised) the headers already without starting an Activity (a sampler dropped
+        // it): what it found is what there is to log.
+        if (HostingTraceContextPropagator.TakePending(context.Request.Headers, out var hostings))
+        {
+            outcome = hostings;
+        }
+
         if (!s_source.HasListeners() || Activity.Current is not null)
         {
             return null;

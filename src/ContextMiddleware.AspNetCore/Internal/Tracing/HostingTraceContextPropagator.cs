@@ -9,7 +9,8 @@ namespace ContextMiddleware.AspNetCore.Internal.Tracing;
 /// <summary>
 /// The <see cref="DistributedContextPropagator"/> that <c>AddRequestContext()</c> gives ASP.NET Core's hosting: once
 /// <c>UseRequestContext()</c> is called, the <see cref="W3CTraceContextPropagator"/> with the trust policy applied to
-/// each request's trace headers and the headers normalised in place; until then, the W3C propagator alone.
+/// each request's trace headers and the headers normalised in place; until then, the runtime's own
+/// (<see cref="DistributedContextPropagator.Current"/>), so requests are read exactly as without the suite.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -98,19 +99,34 @@ internal sealed class HostingTraceContextPropagator : DistributedContextPropagat
             return;
         }
 
-        _w3c.ExtractTraceIdAndState(carrier, getter, out traceId, out traceState);
+        Runtime.ExtractTraceIdAndState(carrier, getter, out traceId, out traceState);
     }
 
     public override IEnumerable<KeyValuePair<string, string?>>? ExtractBaggage(object? carrier, PropagatorGetterCallback? getter) =>
-        _w3c.ExtractBaggage(carrier, getter);
+        _contexts.Enabled ? _w3c.ExtractBaggage(carrier, getter) : Runtime.ExtractBaggage(carrier, getter);
 
-    /// <summary>What the extraction of <paramref name="headers"/> did, when it was hosting's; cleared once taken.</summary>
-    public static TraceHeaderOutcome TakePending(IHeaderDictionary headers)
+    /// <summary>
+    /// What hosting would use without <c>AddRequestContext()</c>: the runtime's current propagator (unless the app made
+    /// this one current).
+    /// </summary>
+    private DistributedContextPropagator Runtime =>
+        DistributedContextPropagator.Current is var current && !ReferenceEquals(current, this) ? current : _w3c;
+
+    /// <summary>
+    /// Whether hosting extracted <paramref name="headers"/> on this thread and nobody took what it did yet; what was
+    /// pending is cleared either way.
+    /// </summary>
+    public static bool TakePending(IHeaderDictionary headers, out TraceHeaderOutcome outcome)
     {
-        var outcome = ReferenceEquals(t_pendingHeaders, headers) ? t_pending : default;
-        t_pendingHeaders = null;
-        t_pending = default;
-        return outcome;
+        var found = t_pendingHeaders is not null && ReferenceEquals(t_pendingHeaders, headers);
+        outcome = found ? t_pending : default;
+        if (t_pendingHeaders is not null)
+        {
+            t_pendingHeaders = null;
+            t_pending = default;
+        }
+
+        return found;
     }
 
     /// <summary>
@@ -175,14 +191,12 @@ internal sealed class HostingTraceContextPropagator : DistributedContextPropagat
         return default;
     }
 
-    /// <summary>Logs what an extraction did; called where the request's context is current.</summary>
+    /// <summary>
+    /// Logs what an extraction did; called where the request's context is current. A failure of the trust policy is
+    /// not logged here: the call carries it to <see cref="IRequestContextPropagator.BeginCall"/>, which logs it once.
+    /// </summary>
     public void Log(in TraceHeaderOutcome outcome)
     {
-        if (outcome.TrustFailure is { } failure)
-        {
-            HttpLog.TrustPolicyFailed(_logger, IncomingValue.TraceContext, failure);
-        }
-
         switch (outcome.Problem)
         {
             case TraceHeaderProblem.Untrusted:

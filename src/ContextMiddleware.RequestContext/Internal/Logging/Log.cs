@@ -35,12 +35,17 @@ internal static partial class Log
     public static partial void InvalidReload(ILogger logger, string failures);
 
     [LoggerMessage(11, LogLevel.Information,
-        "The RequestContext configuration reloaded: {TrustedNetworkCount} trusted network(s), {AllowedHostCount} allowed host(s).",
+        "The RequestContext configuration reloaded: {TrustedNetworkCount} trusted network(s); outgoing calls carry the context to {AllowedHosts}.",
         EventName = "Reloaded")]
-    public static partial void Reloaded(ILogger logger, int trustedNetworkCount, int allowedHostCount);
+    public static partial void Reloaded(ILogger logger, int trustedNetworkCount, string allowedHosts);
+
+    [LoggerMessage(24, LogLevel.Warning,
+        "The reloaded RequestContext:PropagationAllowedHosts is empty, which would allow every host: a reload never widens the allow-list, so no host is allowed until a list comes back (or the app restarts with none).",
+        EventName = "AllowListEmptiedOnReload")]
+    public static partial void AllowListEmptiedOnReload(ILogger logger);
 
     [LoggerMessage(23, LogLevel.Error,
-        "The trust policy threw while deciding whether to believe the caller's {Value}: the value was treated as not trusted.",
+        "The trust policy threw while deciding whether to believe the caller's {Value}: the caller's values were treated as not trusted.",
         EventName = "TrustPolicyFailed")]
     public static partial void TrustPolicyFailed(ILogger logger, IncomingValue value, Exception exception);
 

@@ -20,8 +20,8 @@ namespace ContextMiddleware.AspNetCore.Internal.Options;
 /// callback throws on a reload that does not validate. It fails closed: invalid entries are left out of the lists (and
 /// logged once), so a reload can only narrow trust, never keep trusting a network the configuration no longer lists.
 /// An empty <see cref="RequestContextOptions.TrustedNetworks"/> trusts no network; a
-/// <see cref="RequestContextOptions.PropagationAllowedHosts"/> whose entries are all invalid allows no host (an empty
-/// one, as configured, allows every host).
+/// <see cref="RequestContextOptions.PropagationAllowedHosts"/> whose entries are all invalid allows no host, and so does
+/// one that a reload empties after a list was in force (an empty list allows every host only as the app starts).
 /// </remarks>
 internal sealed class RequestContextSettings : IDisposable
 {
@@ -162,10 +162,17 @@ internal sealed class RequestContextSettings : IDisposable
 
         var networks = unreadable ? TrustedNetworks.FromValid([]) : TrustedNetworks.FromValid(options.TrustedNetworks);
         var destinations = unreadable ? DestinationPolicy.None : DestinationPolicy.FromValid(options.PropagationAllowedHosts);
+        if (destinations.AllowsEveryHost && !Destinations.AllowsEveryHost)
+        {
+            // A list that disappears (a configuration file replaced, a section removed) must not open every host.
+            destinations = DestinationPolicy.None;
+            Log.AllowListEmptiedOnReload(_logger!);
+        }
+
         Volatile.Write(ref _networks, networks);
         Volatile.Write(ref _destinations, destinations);
         Volatile.Write(ref _lists, lists);
-        Log.Reloaded(_logger!, networks.Count, destinations.Count);
+        Log.Reloaded(_logger!, networks.Count, destinations.Describe());
     }
 
     /// <summary>The reloadable lists, as one sequence to compare.</summary>

@@ -20,8 +20,12 @@ internal sealed class DestinationPolicy
         _allowAll = allowAll;
     }
 
-    /// <summary>How many hosts and domains are allowed (0 with every host allowed).</summary>
-    public int Count => _exactHosts.Length + _hostSuffixes.Length;
+    /// <summary>Whether every host is allowed (an empty list, as configured).</summary>
+    public bool AllowsEveryHost => _allowAll;
+
+    /// <summary>What is allowed, for a log record: "every host", "no host" or the count.</summary>
+    public string Describe() =>
+        _allowAll ? "every host" : _exactHosts.Length + _hostSuffixes.Length is var count && count == 0 ? "no host" : $"{count} host(s) or domain(s)";
 
     /// <summary>
     /// The valid entries of <paramref name="hosts"/> (the validator reports the others). An empty list allows every

@@ -17,6 +17,9 @@ namespace ContextMiddleware.AspNetCore.Internal.Propagation;
 /// </remarks>
 internal sealed class PropagationHandler(RequestContextSettings settings) : DelegatingHandler
 {
+    /// <summary>Set on a request whose request-id header this handler added.</summary>
+    public static readonly HttpRequestOptionsKey<bool> AddedRequestIdKey = new("ContextMiddleware.RequestContext.AddedRequestId");
+
     private int _primaryHonoursAllowList; // 0 unknown, 1 yes, 2 no
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -25,11 +28,14 @@ internal sealed class PropagationHandler(RequestContextSettings settings) : Dele
         {
             if (!PrimaryHonoursAllowList(out var primary))
             {
+                var fix = primary is SocketsHttpHandler
+                    ? "Its ActivityHeadersPropagator is not ContextMiddleware's: call ConfigurePrimaryHttpMessageHandler before AddRequestContextPropagation() " +
+                      "(a handler configured after it replaces the one it set up), or set ActivityHeadersPropagator to null or to the W3CTraceContextPropagator service."
+                    : "Use a SocketsHttpHandler as the primary handler (it has the settings of HttpClientHandler), configured before AddRequestContextPropagation().";
                 throw new InvalidOperationException(
                     $"The request to '{request.RequestUri?.IdnHost}' must not carry the request context (it is not in RequestContext:PropagationAllowedHosts), " +
-                    $"but this HttpClient's primary handler ({primary.GetType().FullName}) writes trace headers through the runtime's global propagator, which " +
-                    "ContextMiddleware cannot keep from that host. Use a SocketsHttpHandler as the primary handler " +
-                    "(ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { ... }): it has the settings of HttpClientHandler).");
+                    $"but this HttpClient's primary handler ({primary.GetType().FullName}) writes trace headers through a propagator that cannot keep them " +
+                    $"from that host. {fix}");
             }
         }
         else
@@ -38,6 +44,9 @@ internal sealed class PropagationHandler(RequestContextSettings settings) : Dele
             if (RequestContext.RequestId.Get() is { } requestId && !headers.Contains(settings.OutgoingRequestIdHeader))
             {
                 headers.TryAddWithoutValidation(settings.OutgoingRequestIdHeader, requestId);
+
+                // Marked as ours, so that the propagator takes it off again if a redirect leads outside the allow-list.
+                request.Options.Set(AddedRequestIdKey, true);
             }
 
             // With an Activity, the runtime's DiagnosticsHandler writes traceparent (through our propagator, which

@@ -65,7 +65,7 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
         var remoteAddress = source.RemoteAddress;
         TraceContext trace;
         bool newTrace;
-        Exception? trustFailure = null;
+        var trustFailure = source.TrustFailure;
         if (activity is { IdFormat: ActivityIdFormat.W3C })
         {
             trace = TraceContext.FromActivity(activity);

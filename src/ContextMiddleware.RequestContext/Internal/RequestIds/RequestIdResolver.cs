@@ -74,15 +74,16 @@ internal sealed class RequestIdResolver(
     /// <summary>Logs what was decided; called where the new request's context is current, so the records carry it.</summary>
     /// <param name="resolved">The request id decided.</param>
     /// <param name="remoteAddress">The caller's address; null for messages.</param>
-    /// <param name="traceTrustFailure">The exception the trust policy threw about the trace headers, if it did.</param>
+    /// <param name="traceTrustFailure">The exception the trust policy threw about the trace headers, if it did. A policy
+    /// that fails is logged once per call: a policy that cannot answer one question cannot answer the other.</param>
     public void LogOutcome(in ResolvedRequestId resolved, IPAddress? remoteAddress, Exception? traceTrustFailure = null)
     {
+        // One record per call for a failing policy, whichever questions it failed (trace headers are asked first).
         if (traceTrustFailure is not null)
         {
             Log.TrustPolicyFailed(logger, IncomingValue.TraceContext, traceTrustFailure);
         }
-
-        if (resolved.TrustFailure is not null)
+        else if (resolved.TrustFailure is not null)
         {
             Log.TrustPolicyFailed(logger, IncomingValue.RequestId, resolved.TrustFailure);
         }
