@@ -39,7 +39,8 @@ public abstract class IncomingCallSource
     /// <summary>
     /// Gets the exception the trust policy threw when the transport asked it about this call's trace headers before
     /// the call began (ASP.NET Core's hosting reads them before any middleware runs), or <see langword="null"/> (the
-    /// default). <see cref="IRequestContextPropagator.BeginCall"/> logs it inside the call's context, as the call's one
+    /// default); readable while the call runs. <see cref="IRequestContextPropagator.BeginCall"/> logs it inside the
+    /// call's context, as the call's one
     /// record of a failing policy (event <c>TrustPolicyFailed</c>), so that a transport never logs a policy failure
     /// itself.
     /// </summary>

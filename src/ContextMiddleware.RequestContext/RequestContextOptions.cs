@@ -15,8 +15,8 @@ namespace ContextMiddleware.AspNetCore;
 /// The options are read once, when the app starts, except <see cref="TrustedNetworks"/> and
 /// <see cref="PropagationAllowedHosts"/>, which follow reloads of the configuration and fail closed: invalid entries
 /// are logged as an Error and left out (a list left without a valid entry trusts no network, allows no host), and a
-/// reload that empties <see cref="PropagationAllowedHosts"/> after a list was in force allows no host rather than every
-/// host. The others change what the app registered or how requests are shaped, so they need a restart.
+/// reload that empties <see cref="PropagationAllowedHosts"/> once the configuration has listed hosts allows no host
+/// rather than every host. The others change what the app registered or how requests are shaped, so they need a restart.
 /// </para>
 /// </remarks>
 public sealed class RequestContextOptions

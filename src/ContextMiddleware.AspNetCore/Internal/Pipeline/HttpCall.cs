@@ -23,8 +23,8 @@ internal sealed class HttpCall(HttpContext context) : IncomingCallSource
 {
     private HttpContext? _context = context;
 
-    // Until End: the trust policy's failure while hosting read the trace headers (read once, by BeginCall); from End on:
-    // the principal the request ended with. One field for both keeps the call at 40 bytes.
+    // Until End: the trust policy's failure while hosting read the trace headers (TrustFailure); from End on: the
+    // principal the request ended with. One field for both keeps the call at 40 bytes.
     private object? _final;
 
     /// <summary>Why the request must be rejected for its request id, or <see langword="null"/>.</summary>

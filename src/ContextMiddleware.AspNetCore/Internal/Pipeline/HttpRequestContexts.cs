@@ -96,10 +96,6 @@ internal sealed class HttpRequestContexts(
         }
 
         var incoming = propagator.BeginCall(call, activity);
-        if (traceHeaders.TrustFailure is not null)
-        {
-            call.SetTrustFailure(null);
-        }
 
         _traceHeaders!.Log(traceHeaders);
         call.Rejection = incoming.Rejection;

@@ -24,7 +24,8 @@ namespace ContextMiddleware.AspNetCore.Internal.Pipeline;
 /// response started is left to the server, which logs it and aborts the response; a request the client abandoned is
 /// logged at Debug and answered 499, as ASP.NET Core's exception handler does; a
 /// <see cref="BadHttpRequestException"/> (a request body over the size limit, a malformed request) is answered with
-/// its status code (413, 400), as the server would, with the request id, and logged at Debug.
+/// its status code (413, 400) and <c>Connection: close</c>, as the server would, with the request id, and logged at
+/// Debug.
 /// </para>
 /// </remarks>
 internal sealed class RequestContextMiddleware(
@@ -82,9 +83,13 @@ internal sealed class RequestContextMiddleware(
         {
             // The server's own verdict on the request (a body over the size limit, a malformed request): answered with
             // its status, as the server would, but with the request id; the client's doing, so not an Error.
+            // The connection closes after it, as the server's own answer says: what is left of a malformed or oversized
+            // request cannot be read past.
             HttpLog.BadRequest(logger, badRequest.StatusCode, badRequest);
             context.Response.Clear();
             context.Response.StatusCode = badRequest.StatusCode;
+            context.Response.Headers.Connection = "close";
+            TagError(context, badRequest.GetType().FullName);
             return;
         }
 
@@ -108,15 +113,21 @@ internal sealed class RequestContextMiddleware(
         context.Response.StatusCode = StatusCodes.Status500InternalServerError;
 
         var errorType = exception.GetType().FullName;
-        if (context.Features.Get<IHttpMetricsTagsFeature>() is { } metrics && !metrics.Tags.Any(static tag => tag.Key == "error.type"))
-        {
-            metrics.Tags.Add(new("error.type", errorType));
-        }
+        TagError(context, errorType);
 
         if ((context.Features.Get<IHttpActivityFeature>()?.Activity ?? Activity.Current) is { } activity)
         {
             activity.SetTag("error.type", errorType);
             activity.SetStatus(ActivityStatusCode.Error, errorType);
+        }
+    }
+
+    /// <summary>The exception's type on hosting's duration metric, as when an exception escapes to hosting.</summary>
+    private static void TagError(HttpContext context, string? errorType)
+    {
+        if (context.Features.Get<IHttpMetricsTagsFeature>() is { } metrics && !metrics.Tags.Any(static tag => tag.Key == "error.type"))
+        {
+            metrics.Tags.Add(new("error.type", errorType));
         }
     }
 

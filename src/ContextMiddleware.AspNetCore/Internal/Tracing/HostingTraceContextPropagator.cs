@@ -94,8 +94,15 @@ internal sealed class HostingTraceContextPropagator : DistributedContextPropagat
             }
 
             var outcome = Extract(headers, context, out traceId, out traceState);
+
+            // When a sampler drops the request, hosting extracts a second time, from the headers the first extraction
+            // normalised: keep what the first one found.
+            if (!ReferenceEquals(t_pendingHeaders, headers) || outcome != default || t_pending == default)
+            {
+                t_pending = outcome;
+            }
+
             t_pendingHeaders = headers;
-            t_pending = outcome;
             return;
         }
 

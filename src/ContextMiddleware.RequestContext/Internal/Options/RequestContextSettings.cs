@@ -21,7 +21,8 @@ namespace ContextMiddleware.AspNetCore.Internal.Options;
 /// logged once), so a reload can only narrow trust, never keep trusting a network the configuration no longer lists.
 /// An empty <see cref="RequestContextOptions.TrustedNetworks"/> trusts no network; a
 /// <see cref="RequestContextOptions.PropagationAllowedHosts"/> whose entries are all invalid allows no host, and so does
-/// one that a reload empties after a list was in force (an empty list allows every host only as the app starts).
+/// one that a reload empties once the configuration has listed hosts (an empty list allows every host only while the
+/// configuration has never listed any).
 /// </remarks>
 internal sealed class RequestContextSettings : IDisposable
 {
@@ -38,6 +39,10 @@ internal sealed class RequestContextSettings : IDisposable
     private DestinationPolicy _destinations;
     private string[] _lists;
     private string? _lastReloadFailure;
+
+    // Whether the configuration has ever listed allowed hosts (at startup or in a readable reload): from then on an
+    // empty list means a list that went missing, never "every host". An unreadable reload does not count.
+    private bool _everHadAllowList;
 
     public RequestContextSettings(
         IOptions<RequestContextOptions> options,
@@ -72,6 +77,7 @@ internal sealed class RequestContextSettings : IDisposable
         OutgoingRequestIdHeader = options.OutgoingRequestIdHeader;
         _networks = TrustedNetworks.FromValid(options.TrustedNetworks);
         _destinations = DestinationPolicy.FromValid(options.PropagationAllowedHosts);
+        _everHadAllowList = options.PropagationAllowedHosts.Count != 0;
         _lists = ListsOf(options);
     }
 
@@ -162,7 +168,12 @@ internal sealed class RequestContextSettings : IDisposable
 
         var networks = unreadable ? TrustedNetworks.FromValid([]) : TrustedNetworks.FromValid(options.TrustedNetworks);
         var destinations = unreadable ? DestinationPolicy.None : DestinationPolicy.FromValid(options.PropagationAllowedHosts);
-        if (destinations.AllowsEveryHost && !Destinations.AllowsEveryHost)
+        if (!unreadable && options.PropagationAllowedHosts.Count != 0)
+        {
+            _everHadAllowList = true;
+        }
+
+        if (destinations.AllowsEveryHost && _everHadAllowList)
         {
             // A list that disappears (a configuration file replaced, a section removed) must not open every host.
             destinations = DestinationPolicy.None;
