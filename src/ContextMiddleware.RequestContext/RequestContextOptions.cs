@@ -88,11 +88,11 @@ public sealed class RequestContextOptions
     public bool AddRequestIdToProblemDetails { get; set; } = true;
 
     /// <summary>
-    /// Gets or sets a value indicating whether an exception escaping the rest of the pipeline is logged by the
-    /// middleware, while the request's ids and user are still in context (the framework's own log of it is written
-    /// after the request's context has ended). When nothing else handles the exception, the 500 response is then
-    /// written by ContextMiddleware (empty, like the server's, but with the request id header) and the server does
-    /// not log it a second time; when off, the server answers and logs as usual, without the request id.
+    /// Gets or sets a value indicating whether an exception that nothing else in the pipeline handled is logged and
+    /// answered by the outermost middleware: one Error record with the request's ids and user, and an empty 500 (like
+    /// the server's) that carries the request id header; the server does not log it a second time. When off, the server
+    /// answers and logs it as usual (no request-id response header); its record carries the request's ids when ASP.NET
+    /// Core's hosting made the request's Activity (hosting's logging category on, or a listener), and none otherwise.
     /// </summary>
     /// <value>Default: <see langword="true"/>.</value>
     public bool LogUnhandledExceptions { get; set; } = true;

@@ -11,7 +11,7 @@ namespace ContextMiddleware.AspNetCore.Internal.User;
 /// </summary>
 /// <remarks>
 /// An anonymous call's <see cref="Principal"/> is an empty principal made for this call alone, never a shared one: a
-/// claim added to it is seen by this call only.
+/// claim added to it is seen by this call only, and by this call until it is authenticated.
 /// </remarks>
 internal sealed class SourceUser(IncomingCallSource source, RequestContextSettings settings) : ICurrentUser
 {
@@ -22,7 +22,22 @@ internal sealed class SourceUser(IncomingCallSource source, RequestContextSettin
     /// <summary>The call this user reads its principal from.</summary>
     public IncomingCallSource Source => source;
 
-    public ClaimsPrincipal Principal => source.Principal ?? OwnAnonymous();
+    public ClaimsPrincipal Principal
+    {
+        get
+        {
+            var principal = source.Principal;
+            if (principal is null)
+            {
+                return OwnAnonymous();
+            }
+
+            // Once the call handed out its own anonymous principal, it stays the call's principal until someone
+            // authenticates the call (the framework may make an empty principal of its own meanwhile, when
+            // HttpContext.User is first read): a claim the call added to it is never lost.
+            return Volatile.Read(ref _identity) is { OwnAnonymous: true } own && !IsAnyAuthenticated(principal) ? own.Principal! : principal;
+        }
+    }
 
     public bool IsAuthenticated => Resolve().IsAuthenticated;
 
@@ -62,7 +77,8 @@ internal sealed class SourceUser(IncomingCallSource source, RequestContextSettin
     {
         var principal = source.Principal;
         var identity = Volatile.Read(ref _identity);
-        if (identity is not null && (ReferenceEquals(identity.Principal, principal) || principal is null && identity.OwnAnonymous))
+        if (identity is not null &&
+            (ReferenceEquals(identity.Principal, principal) || identity.OwnAnonymous && (principal is null || !IsAnyAuthenticated(principal))))
         {
             return identity;
         }
