@@ -165,6 +165,44 @@ public class BackgroundShutdownTests
             $"warnings: [{string.Join(" || ", app.Logs.Records.Where(r => r.Level == LogLevel.Warning).Select(r => r.Message))}]");
     }
 
+    [Fact]
+    public async Task DefaultMaxConcurrency_ItemsRunOneAtATime_InTheOrderTheyWereQueued()
+    {
+        // README: "MaxConcurrency (1: one at a time, in order)".
+        var order = new ConcurrentQueue<string?>();
+        var running = 0;
+        var overlapped = false;
+        await using var app = await StartAsync(
+            (id, _) => async _ =>
+            {
+                overlapped |= Interlocked.Increment(ref running) > 1;
+                await Task.Delay(20, CancellationToken.None);
+                order.Enqueue(RequestContext.RequestId.Get());
+                Interlocked.Decrement(ref running);
+            });
+        for (var i = 0; i < 8; i++)
+        {
+            await QueueAsync(app, $"req-order-{i}");
+        }
+
+        await app.App.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.False(overlapped, "two items ran at once with MaxConcurrency 1");
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => $"req-order-{i}"), order);
+    }
+
+    [Fact]
+    public async Task QueueAsync_AfterTheHostStopped_ThrowsInvalidOperationException()
+    {
+        // README: "When the host stops, the queue takes no new items"; IBackgroundWorkQueue.QueueAsync documents an
+        // InvalidOperationException.
+        await using var app = await StartAsync((id, _) => _ => Task.CompletedTask);
+        var queue = app.App.Services.GetRequiredService<IBackgroundWorkQueue>();
+        await app.App.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        await Assert.ThrowsAnyAsync<InvalidOperationException>(async () => await queue.QueueAsync(_ => Task.CompletedTask));
+    }
+
     /// <summary>Starts an app whose <c>POST /queue</c> queues the work <paramref name="work"/> makes for the request's id.</summary>
     private static Task<TestApp> StartAsync(
         Func<string, IServiceProvider, Func<CancellationToken, Task>> work, TimeSpan? shutdownTimeout = null, TimeSpan? itemTimeout = null) =>
