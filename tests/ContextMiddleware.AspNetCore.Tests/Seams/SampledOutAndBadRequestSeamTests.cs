@@ -11,9 +11,9 @@ using OpenTelemetry.Trace;
 
 namespace ContextMiddleware.AspNetCore.Tests.Seams;
 
-/// <summary>Fourth review's probes (commit f0e02f8): each fails on the code under review and names the defect it shows.</summary>
+/// <summary>Seams of sampled-out requests, the server's own bad-request answers, IncomingCallSource.TrustFailure and reloads after an unreadable one.</summary>
 [Collection(ActivityListenerCollection.Name)]
-public class Review4SeamTests
+public class SampledOutAndBadRequestSeamTests
 {
     private const string CallerTraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
@@ -23,7 +23,7 @@ public class Review4SeamTests
             throw new InvalidOperationException("policy store unavailable");
     }
 
-    // Claim 2: "trace-header records are written even when hosting extracted but its Activity was sampled out". Review3's
+    // Claim 2: "trace-header records are written even when hosting extracted but its Activity was sampled out". the earlier probe's
     // probe filtered hosting's logging category. With hosting's logging on (the default), a listener that samples the
     // request out makes hosting's ActivityCreator.CreateFromRemote call ExtractTraceIdAndState a SECOND time (its
     // "activity is null && diagnosticsOrLoggingEnabled" fallback) on the headers the first call already normalised: the

@@ -7,8 +7,8 @@ using Microsoft.Extensions.Logging;
 
 namespace ContextMiddleware.Requests.Tests.Seams;
 
-/// <summary>Third review's probes on the RequestContext package: public docs and messages.</summary>
-public class Review3DocsAndMessagesTests
+/// <summary>The RequestContext package's seams: a failing trust policy on a message, and the public docs of reloads.</summary>
+public class MessageTrustAndDocsSeamTests
 {
     private sealed class AlwaysThrowingPolicy : IRequestContextTrustPolicy
     {

@@ -8,10 +8,10 @@ using Microsoft.Extensions.Logging;
 namespace ContextMiddleware.AspNetCore.Tests.Seams;
 
 /// <summary>
-/// Fifth review's probes (commit 9b37de1): each checks one README or XML-doc sentence as a user would see it.
+/// README and XML-doc sentences, each checked as a user would see it.
 /// </summary>
 [Collection(ActivityListenerCollection.Name)]
-public class Review5SeamTests
+public class DocumentedBehaviourSeamTests
 {
     // ICurrentUser XML docs and README ("Each request's user is its own: an anonymous request's Principal is an empty
     // principal of that request alone ... a claim added to it is seen by that request alone"). The request itself must

@@ -9,9 +9,9 @@ using Microsoft.Extensions.Logging;
 
 namespace ContextMiddleware.AspNetCore.Tests.Seams;
 
-/// <summary>Third review's probes: each fails on the code under review and names the defect it shows.</summary>
+/// <summary>Seams of trust and propagation: a failing policy logged once, a reload that loses the allow-list, redirects, the refusal message, AddRequestContext without UseRequestContext, a 413 with the request id.</summary>
 [Collection(ActivityListenerCollection.Name)]
-public class Review3SeamTests
+public class TrustAndPropagationSeamTests
 {
     private const string CallerTraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
