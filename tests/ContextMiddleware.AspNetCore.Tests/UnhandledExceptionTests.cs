@@ -106,7 +106,7 @@ public class UnhandledExceptionTests
     }
 
     [Fact]
-    public async Task AbandonedRequest_ClientCancels_AddsNoErrorRecord()
+    public async Task AbandonedRequest_ClientCancels_AddsNoErrorRecord_IsLoggedAtDebug_AndAnswered499()
     {
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var app = await TestApp.StartAsync(
@@ -134,6 +134,13 @@ public class UnhandledExceptionTests
 
         var errors = app.Logs.Records.Where(r => r.Level >= LogLevel.Error).ToList();
         Assert.True(errors.Count == 0, $"an abandoned request produced {errors.Count} Error record(s): {Describe(errors)}");
+
+        // README: "logged at Debug and answered 499".
+        var aborted = Assert.Single(app.Logs.Records, r => r.EventId.Name == "RequestAborted");
+        Assert.Equal(LogLevel.Debug, aborted.Level);
+        Assert.Equal("req-abandoned", aborted.RequestId);
+        var finished = Assert.Single(app.Logs.Records, r => r.Category == "Microsoft.AspNetCore.Hosting.Diagnostics" && r.EventId.Id == 2);
+        Assert.Equal(499, Convert.ToInt32(finished.State.Single(p => p.Key == "StatusCode").Value, System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Fact]

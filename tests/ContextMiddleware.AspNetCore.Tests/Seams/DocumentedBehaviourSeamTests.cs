@@ -144,41 +144,6 @@ public class DocumentedBehaviourSeamTests
         Assert.Equal(request.SpanId.ToHexString(), seen[1]);
     }
 
-    // README, Exceptions: "A request the client abandoned (OperationCanceledException ... while RequestAborted is
-    // signalled) is logged at Debug and answered 499". The existing test checks only that no Error record is added.
-    [Fact]
-    public async Task AbandonedRequest_IsLoggedAtDebug_AndAnswered499()
-    {
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var app = await TestApp.StartAsync(
-            app =>
-            {
-                app.UseRequestContext();
-                app.MapGet("/slow", async (HttpContext context) =>
-                {
-                    started.TrySetResult();
-                    await Task.Delay(Timeout.Infinite, context.RequestAborted);
-                    return "never";
-                });
-            },
-            kestrel: true);
-        using var cancel = new CancellationTokenSource();
-        var request = new HttpRequestMessage(HttpMethod.Get, "/slow");
-        request.Headers.Add("X-Request-ID", "req-gone");
-
-        var sending = app.Client.SendAsync(request, cancel.Token);
-        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        await cancel.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sending);
-        await SeamSupport.WaitForRequestFinishedAsync(app);
-
-        var aborted = Assert.Single(app.Logs.Records, r => r.EventId.Name == "RequestAborted");
-        Assert.Equal(LogLevel.Debug, aborted.Level);
-        Assert.Equal("req-gone", aborted.RequestId);
-        var finished = Assert.Single(app.Logs.Records, r => r.Category == "Microsoft.AspNetCore.Hosting.Diagnostics" && r.EventId.Id == 2);
-        Assert.Equal(499, Convert.ToInt32(finished.State.Single(p => p.Key == "StatusCode").Value));
-    }
-
     // README, Microsoft.Extensions.Logging: "The scope is a snapshot: a provider that keeps the event and reads its
     // scopes later ... sees that event's values, and reading it allocates nothing". The README's own example provider,
     // the JSON console, reads a scope as IEnumerable<KeyValuePair<string, object?>> with foreach. The existing test

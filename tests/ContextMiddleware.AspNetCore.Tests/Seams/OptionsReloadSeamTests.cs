@@ -7,22 +7,10 @@ namespace ContextMiddleware.AspNetCore.Tests.Seams;
 /// <summary>Review probes: reloads of TrustedNetworks.</summary>
 public class OptionsReloadSeamTests
 {
-    /// <summary>A configuration source whose whole data can be replaced, then reloaded (keys can be removed).</summary>
-    private sealed class ReplaceableSource : ConfigurationProvider, IConfigurationSource
-    {
-        public IConfigurationProvider Build(IConfigurationBuilder builder) => this;
-
-        public void Replace(Dictionary<string, string?> data)
-        {
-            Data = new Dictionary<string, string?>(data, StringComparer.OrdinalIgnoreCase);
-            OnReload();
-        }
-    }
-
     [Fact]
     public async Task ReloadThatRemovesEveryTrustedNetwork_StopsTrustingTheRemovedNetwork()
     {
-        var source = new ReplaceableSource();
+        var source = new ReplaceableConfigurationSource();
         source.Replace(new()
         {
             ["RequestContext:IncomingRequestIds"] = "TrustedNetworks",

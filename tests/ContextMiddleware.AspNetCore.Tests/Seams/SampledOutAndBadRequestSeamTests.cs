@@ -191,17 +191,6 @@ public class SampledOutAndBadRequestSeamTests
         Assert.True(seen == "policy store unavailable", $"the policy failed for this call (one TrustPolicyFailed record), yet IncomingCallSource.Current.TrustFailure reads: {seen}");
     }
 
-    private sealed class ReplaceableSource : ConfigurationProvider, IConfigurationSource
-    {
-        public IConfigurationProvider Build(IConfigurationBuilder builder) => this;
-
-        public void Replace(Dictionary<string, string?> data)
-        {
-            Data = new Dictionary<string, string?>(data, StringComparer.OrdinalIgnoreCase);
-            OnReload();
-        }
-    }
-
     // Claim 3: "empty after a list was in force = no host". An app that never had a list (the default: every host) and
     // whose RequestContext section is unreadable for one reload (a typo in any key, say MaxRequestIdLength = "12o", fixed
     // a minute later) never gets "every host" back: the unreadable reload set DestinationPolicy.None, and the fixed reload's
@@ -210,7 +199,7 @@ public class SampledOutAndBadRequestSeamTests
     [Fact]
     public async Task AppWithoutAllowList_AfterAnUnreadableReloadIsFixed_PropagatesToEveryHostAgain()
     {
-        var source = new ReplaceableSource();
+        var source = new ReplaceableConfigurationSource();
         source.Replace(new() { ["RequestContext:MaxRequestIdLength"] = "128" });
         await using var downstream = new HeaderRecorder();
         await using var app = await TestApp.StartAsync(

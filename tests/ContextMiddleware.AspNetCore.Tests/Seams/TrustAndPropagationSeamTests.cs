@@ -22,18 +22,6 @@ public class TrustAndPropagationSeamTests
             throw new InvalidOperationException("policy store unavailable");
     }
 
-    /// <summary>A configuration source whose whole data can be replaced, then reloaded (keys can be removed).</summary>
-    private sealed class ReplaceableSource : ConfigurationProvider, IConfigurationSource
-    {
-        public IConfigurationProvider Build(IConfigurationBuilder builder) => this;
-
-        public void Replace(Dictionary<string, string?> data)
-        {
-            Data = new Dictionary<string, string?>(data, StringComparer.OrdinalIgnoreCase);
-            OnReload();
-        }
-    }
-
     // Claim 3: "exactly one Error record TrustPolicyFailed". A policy that throws for every question (its store is
     // down) costs one request two Error records on both paths: one for the trace headers, one for the request id.
     [Theory]
@@ -126,7 +114,7 @@ public class TrustAndPropagationSeamTests
     [Fact]
     public async Task ReloadThatLosesTheAllowList_DoesNotStartSendingTheContextToEveryHost()
     {
-        var source = new ReplaceableSource();
+        var source = new ReplaceableConfigurationSource();
         source.Replace(new() { ["RequestContext:PropagationAllowedHosts:0"] = "api.internal.example" });
         await using var downstream = new HeaderRecorder();
         await using var app = await TestApp.StartAsync(
