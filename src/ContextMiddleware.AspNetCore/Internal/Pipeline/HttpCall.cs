@@ -19,75 +19,32 @@ namespace ContextMiddleware.AspNetCore.Internal.Pipeline;
 /// and reading never creates <c>HttpContext.User</c> as a side effect; an anonymous request's user makes an empty
 /// principal of its own when asked for one.
 /// </remarks>
-internal sealed class HttpCall(HttpContext context) : IncomingCallSource
+internal sealed class HttpCall(HttpContext context, Exception? trustFailure = null) : IncomingCallSource
 {
     private HttpContext? _context = context;
 
     // Until End: the trust policy's failure while hosting read the trace headers (TrustFailure); from End on: the
     // principal the request ended with. One field for both keeps the call at 40 bytes.
-    private object? _final;
+    private object? _final = trustFailure;
 
     /// <summary>Why the request must be rejected for its request id, or <see langword="null"/>.</summary>
     public string? Rejection { get; set; }
 
     /// <summary>The connection's address while the request runs; <see langword="null"/> once it ended.</summary>
-    public override IPAddress? RemoteAddress => Read(static context => context.Connection.RemoteIpAddress);
+    public override IPAddress? RemoteAddress =>
+        TryRead(0, static (context, _) => context.Connection.RemoteIpAddress, out var address) ? address : null;
 
-    public override ClaimsPrincipal? Principal
-    {
-        get
-        {
-            if (Volatile.Read(ref _context) is not { } context)
-            {
-                return Volatile.Read(ref _final) as ClaimsPrincipal;
-            }
-
-            ClaimsPrincipal? principal;
-            try
-            {
-                principal = UserOf(context);
-            }
-            catch (ObjectDisposedException)
-            {
-                // The request ended and its HttpContext was recycled between the two reads: End() ran first.
-                return Volatile.Read(ref _final) as ClaimsPrincipal;
-            }
-
-            // The HttpContext is recycled only after End() let go of it: if it is still held after the read, the
-            // principal was read from this request.
-            return Volatile.Read(ref _context) is null ? Volatile.Read(ref _final) as ClaimsPrincipal : principal;
-        }
-    }
+    public override ClaimsPrincipal? Principal =>
+        TryRead(0, static (context, _) => UserOf(context), out var principal) ? principal : Volatile.Read(ref _final) as ClaimsPrincipal;
 
     public override Exception? TrustFailure => Volatile.Read(ref _context) is null ? null : _final as Exception;
-
-    /// <summary>Set while the request begins: the trust policy's failure when hosting read the trace headers.</summary>
-    public void SetTrustFailure(Exception? failure) => _final = failure;
 
     /// <summary>Whether this is the call of <paramref name="context"/>, not of an earlier request on the connection.</summary>
     public bool IsFor(HttpContext context) => ReferenceEquals(Volatile.Read(ref _context), context);
 
     /// <summary>A request header while the request runs; empty once it ended.</summary>
-    public override StringValues GetHeader(string name)
-    {
-        if (Volatile.Read(ref _context) is not { } context)
-        {
-            return StringValues.Empty;
-        }
-
-        StringValues values;
-        try
-        {
-            values = context.Request.Headers[name];
-        }
-        catch (ObjectDisposedException)
-        {
-            return StringValues.Empty;
-        }
-
-        // Read from this request only if it was still held after the read (see Principal).
-        return Volatile.Read(ref _context) is null ? StringValues.Empty : values;
-    }
+    public override StringValues GetHeader(string name) =>
+        TryRead(name, static (context, name) => context.Request.Headers[name], out var values) ? values : StringValues.Empty;
 
     /// <summary>The request ended: keep its last principal, drop the <see cref="HttpContext"/>.</summary>
     public void End()
@@ -99,24 +56,29 @@ internal sealed class HttpCall(HttpContext context) : IncomingCallSource
         }
     }
 
-    private T? Read<T>(Func<HttpContext, T> read)
+    /// <summary>
+    /// Reads from the request while it runs. Kestrel recycles the <see cref="HttpContext"/> only after <see cref="End"/>
+    /// let go of it: a value read while it is still held after the read is this request's; otherwise (or if the read
+    /// met a recycled, disposed context) the request has ended and <see langword="false"/> is returned.
+    /// </summary>
+    private bool TryRead<TState, T>(TState state, Func<HttpContext, TState, T> read, out T value)
     {
+        value = default!;
         if (Volatile.Read(ref _context) is not { } context)
         {
-            return default;
+            return false;
         }
 
-        T value;
         try
         {
-            value = read(context);
+            value = read(context, state);
         }
         catch (ObjectDisposedException)
         {
-            return default;
+            return false;
         }
 
-        return Volatile.Read(ref _context) is null ? default : value;
+        return Volatile.Read(ref _context) is not null;
     }
 
     // The indexer, not Get<T>(): a generic interface method costs a virtual lookup on every call.

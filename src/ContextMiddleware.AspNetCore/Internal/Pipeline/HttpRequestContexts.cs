@@ -89,12 +89,7 @@ internal sealed class HttpRequestContexts(
     /// </summary>
     public HttpCall Begin(HttpContext context, Activity? activity, in TraceHeaderOutcome traceHeaders)
     {
-        var call = new HttpCall(context);
-        if (traceHeaders.TrustFailure is { } failure)
-        {
-            call.SetTrustFailure(failure); // logged once by BeginCall, with the request's ids
-        }
-
+        var call = new HttpCall(context, traceHeaders.TrustFailure); // a failure is logged once by BeginCall, with the ids
         var incoming = propagator.BeginCall(call, activity);
 
         _traceHeaders!.Log(traceHeaders);

@@ -26,8 +26,9 @@ internal sealed class PropagationHandler(RequestContextSettings settings) : Dele
     {
         if (!settings.Destinations.IsAllowed(request.RequestUri))
         {
-            if (!PrimaryHonoursAllowList(out var primary))
+            if (!PrimaryHonoursAllowList())
             {
+                var primary = Primary();
                 var fix = primary is SocketsHttpHandler
                     ? "Its ActivityHeadersPropagator is not ContextMiddleware's: call ConfigurePrimaryHttpMessageHandler before AddRequestContextPropagation() " +
                       "(a handler configured after it replaces the one it set up), or set ActivityHeadersPropagator to null or to the W3CTraceContextPropagator service."
@@ -62,22 +63,31 @@ internal sealed class PropagationHandler(RequestContextSettings settings) : Dele
         return base.SendAsync(request, cancellationToken);
     }
 
-    /// <summary>Whether the primary handler writes trace headers through ContextMiddleware's propagator, or none at all.</summary>
-    private bool PrimaryHonoursAllowList(out HttpMessageHandler primary)
+    /// <summary>
+    /// Whether the primary handler writes trace headers through ContextMiddleware's propagator, or none at all; found
+    /// once (the handler chain is fixed once built).
+    /// </summary>
+    private bool PrimaryHonoursAllowList()
     {
-        primary = InnerHandler!;
-        while (primary is DelegatingHandler { InnerHandler: { } inner })
-        {
-            primary = inner;
-        }
-
         var known = Volatile.Read(ref _primaryHonoursAllowList);
         if (known == 0)
         {
-            known = primary is SocketsHttpHandler { ActivityHeadersPropagator: null or W3CTraceContextPropagator } ? 1 : 2;
+            known = Primary() is SocketsHttpHandler { ActivityHeadersPropagator: null or W3CTraceContextPropagator } ? 1 : 2;
             Volatile.Write(ref _primaryHonoursAllowList, known);
         }
 
         return known == 1;
+    }
+
+    /// <summary>The handler at the end of the chain.</summary>
+    private HttpMessageHandler Primary()
+    {
+        var handler = InnerHandler!;
+        while (handler is DelegatingHandler { InnerHandler: { } inner })
+        {
+            handler = inner;
+        }
+
+        return handler;
     }
 }
