@@ -74,6 +74,19 @@ public interface IRequestContextPropagator
     /// <returns>The values set, and whether the call must be rejected.</returns>
     IncomingCall BeginCall(IncomingCallSource source, Activity? activity);
 
+    /// <summary>
+    /// For transports that start a call's <see cref="Activity"/> from its trace headers before the call begins (SignalR
+    /// does, for each hub invocation): whether a caller at <paramref name="remoteAddress"/> is believed with
+    /// <c>traceparent</c>, <c>tracestate</c> and <c>baggage</c>, by the trust policy that <see cref="BeginCall"/> and
+    /// HTTP requests use. A policy that throws answers "no", and its exception is returned in
+    /// <paramref name="failure"/>: give it to <see cref="BeginCall"/> as the source's
+    /// <see cref="IncomingCallSource.TrustFailure"/>, which logs it once, inside the call's context.
+    /// </summary>
+    /// <param name="remoteAddress">The caller's address; <see langword="null"/> when unknown.</param>
+    /// <param name="failure">The exception the policy threw, or <see langword="null"/>.</param>
+    /// <returns>Whether the trace headers are believed.</returns>
+    bool TrustsTraceContext(System.Net.IPAddress? remoteAddress, out Exception? failure);
+
     /// <summary>Writes the context into string headers; see <see cref="Inject{TCarrier}"/>.</summary>
     /// <param name="carrier">The message headers.</param>
     void Inject(IDictionary<string, string> carrier)

@@ -45,4 +45,12 @@ public abstract class IncomingCallSource
     /// itself.
     /// </summary>
     public virtual Exception? TrustFailure => null;
+
+    /// <summary>
+    /// Gets what the transport adds to every log event written in the call's context, beside the request's ids and user
+    /// (a hub invocation's hub, method and connection): as Microsoft.Extensions.Logging scope values and Serilog
+    /// properties, read when each event is written. Empty by default. The values must be safe to log as they are
+    /// (names the server chose, ids it validated), never raw input from the caller, and must not change.
+    /// </summary>
+    public virtual IReadOnlyList<KeyValuePair<string, string>> LogProperties => [];
 }

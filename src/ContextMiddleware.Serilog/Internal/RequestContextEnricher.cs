@@ -5,7 +5,8 @@ using Serilog.Events;
 namespace ContextMiddleware.Serilog.Internal;
 
 /// <summary>
-/// Adds the request's ids and user to each event. The properties of a request are made for its first event and kept
+/// Adds the request's ids and user to each event, and the call's own values (<see cref="IncomingCallSource.LogProperties"/>:
+/// a hub invocation's hub, method and connection). The properties of a request are made for its first event and kept
 /// as this enricher's state of the request's <see cref="TraceContext"/> (<see cref="TraceContext.GetOrAddState"/>),
 /// so enriching an event allocates nothing while they do not change, and they go with the request.
 /// </summary>
@@ -44,7 +45,9 @@ internal sealed class RequestContextEnricher : ILogEventEnricher
             return;
         }
 
-        var request = PropertiesOf(requestId, trace);
+        var current = RequestContext.User.Get();
+        var call = IncomingCallSource.Current?.LogProperties;
+        var request = PropertiesOf(requestId, trace, call);
 
         // The request id replaces a same-named property: ASP.NET Core's hosting scope, which Serilog's provider turns
         // into properties, carries the TraceIdentifier read before any middleware ran under the name RequestId.
@@ -55,13 +58,16 @@ internal sealed class RequestContextEnricher : ILogEventEnricher
 
         Add(logEvent, request.TraceId);
         Add(logEvent, request.SpanId);
+        foreach (var property in request.Call)
+        {
+            logEvent.AddPropertyIfAbsent(property);
+        }
 
         if (_userId is null && _userName is null)
         {
             return;
         }
 
-        var current = RequestContext.User.Get();
         var (userId, userName) = (current.Id, current.Name);
         var user = request.User;
         if (user is null || !ReferenceEquals(user.IdValue, userId) || !ReferenceEquals(user.NameValue, userName))
@@ -79,23 +85,43 @@ internal sealed class RequestContextEnricher : ILogEventEnricher
         Add(logEvent, user.Name);
     }
 
-    private RequestProperties PropertiesOf(string? requestId, TraceContext? trace)
+    private RequestProperties PropertiesOf(string? requestId, TraceContext? trace, IReadOnlyList<KeyValuePair<string, string>>? call)
     {
         if (trace is null)
         {
-            return Make(requestId, null);
+            return Make(requestId, null, call);
         }
 
-        // Made once per request; a request id changed during the request gets properties of its own, not kept.
-        var kept = trace.GetOrAddState(this, static (trace, made) => made.Enricher.Make(made.RequestId, trace), (Enricher: this, RequestId: requestId));
-        return ReferenceEquals(kept.RequestIdValue, requestId) ? kept : Make(requestId, trace);
+        // Made once per request; a request id (or call) changed during the request gets properties of its own, not kept.
+        var kept = trace.GetOrAddState(
+            this, static (trace, made) => made.Enricher.Make(made.RequestId, trace, made.Call), (Enricher: this, RequestId: requestId, Call: call));
+        return ReferenceEquals(kept.RequestIdValue, requestId) && ReferenceEquals(kept.CallValue, call) ? kept : Make(requestId, trace, call);
     }
 
-    private RequestProperties Make(string? requestId, TraceContext? trace) => new(
+    private RequestProperties Make(string? requestId, TraceContext? trace, IReadOnlyList<KeyValuePair<string, string>>? call) => new(
         requestId,
         _requestId is not null && requestId is not null ? Property(_requestId, requestId) : null,
         _traceId is not null && trace is not null ? Property(_traceId, trace.TraceId) : null,
-        _spanId is not null && trace is not null ? Property(_spanId, trace.SpanId) : null);
+        _spanId is not null && trace is not null ? Property(_spanId, trace.SpanId) : null,
+        call,
+        CallProperties(call));
+
+    /// <summary>The call's own values (a hub invocation's hub, method and connection) as properties.</summary>
+    private static LogEventProperty[] CallProperties(IReadOnlyList<KeyValuePair<string, string>>? call)
+    {
+        if (call is null || call.Count == 0)
+        {
+            return [];
+        }
+
+        var properties = new LogEventProperty[call.Count];
+        for (var i = 0; i < properties.Length; i++)
+        {
+            properties[i] = Property(call[i].Key, call[i].Value);
+        }
+
+        return properties;
+    }
 
     private static void Add(LogEvent logEvent, LogEventProperty? property)
     {
@@ -111,7 +137,12 @@ internal sealed class RequestContextEnricher : ILogEventEnricher
 
     /// <summary>The properties of one request, made by one enricher.</summary>
     private sealed class RequestProperties(
-        string? requestIdValue, LogEventProperty? requestId, LogEventProperty? traceId, LogEventProperty? spanId)
+        string? requestIdValue,
+        LogEventProperty? requestId,
+        LogEventProperty? traceId,
+        LogEventProperty? spanId,
+        IReadOnlyList<KeyValuePair<string, string>>? callValue,
+        LogEventProperty[] call)
     {
         private UserProperties? _user;
 
@@ -122,6 +153,10 @@ internal sealed class RequestContextEnricher : ILogEventEnricher
         public LogEventProperty? TraceId { get; } = traceId;
 
         public LogEventProperty? SpanId { get; } = spanId;
+
+        public IReadOnlyList<KeyValuePair<string, string>>? CallValue { get; } = callValue;
+
+        public LogEventProperty[] Call { get; } = call;
 
         public UserProperties? User
         {

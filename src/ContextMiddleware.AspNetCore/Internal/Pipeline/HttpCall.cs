@@ -11,7 +11,8 @@ namespace ContextMiddleware.AspNetCore.Internal.Pipeline;
 /// <see cref="ICurrentUser"/> reads the principal from it, until <see cref="End"/> keeps the last principal and lets go
 /// of the <see cref="HttpContext"/> (which Kestrel recycles for the next request). <see cref="End"/> runs when hosting
 /// stops the request's Activity, after the last record hosting writes for it, and when the outermost middleware
-/// returns, whichever comes first; after it, the headers and the address read as empty. Holds whether the request must
+/// returns, whichever comes first; after it, the headers read as empty and the address as the one the request came from
+/// (a SignalR long-polling connection outlives the request that started it, and is trusted for that caller's address). Holds whether the request must
 /// be rejected for its request id.
 /// </summary>
 /// <remarks>
@@ -24,15 +25,17 @@ internal sealed class HttpCall(HttpContext context, Exception? trustFailure = nu
     private HttpContext? _context = context;
 
     // Until End: the trust policy's failure while hosting read the trace headers (TrustFailure); from End on: the
-    // principal the request ended with. One field for both keeps the call at 40 bytes.
+    // principal the request ended with. One field for both keeps the call small.
     private object? _final = trustFailure;
 
     /// <summary>Why the request must be rejected for its request id, or <see langword="null"/>.</summary>
     public string? Rejection { get; set; }
 
-    /// <summary>The connection's address while the request runs; <see langword="null"/> once it ended.</summary>
+    /// <summary>The connection's address; once the request ended, the address it had when it ended.</summary>
     public override IPAddress? RemoteAddress =>
-        TryRead(0, static (context, _) => context.Connection.RemoteIpAddress, out var address) ? address : null;
+        TryRead(0, static (context, _) => context.Connection.RemoteIpAddress, out var address) ? address : Volatile.Read(ref _endAddress);
+
+    private IPAddress? _endAddress;
 
     public override ClaimsPrincipal? Principal =>
         TryRead(0, static (context, _) => UserOf(context), out var principal) ? principal : Volatile.Read(ref _final) as ClaimsPrincipal;
@@ -52,6 +55,7 @@ internal sealed class HttpCall(HttpContext context, Exception? trustFailure = nu
         if (Volatile.Read(ref _context) is { } context)
         {
             Volatile.Write(ref _final, UserOf(context));
+            Volatile.Write(ref _endAddress, context.Connection.RemoteIpAddress);
             Volatile.Write(ref _context, null);
         }
     }

@@ -5,7 +5,7 @@ namespace ContextMiddleware.AspNetCore.Internal.Logging;
 
 /// <summary>
 /// The Microsoft.Extensions.Logging scope of a request: RequestId, UserId, UserName, TraceId and SpanId as they were
-/// when the event was written. Immutable, so a provider that keeps the event and reads its scopes later (OpenTelemetry's
+/// when the event was written, then the call's own values (<see cref="IncomingCallSource.LogProperties"/>). Immutable, so a provider that keeps the event and reads its scopes later (OpenTelemetry's
 /// batch export, on another thread) sees that event's values; reading it allocates nothing.
 /// </summary>
 internal sealed class RequestLogScope : IReadOnlyList<KeyValuePair<string, object?>>
@@ -13,14 +13,23 @@ internal sealed class RequestLogScope : IReadOnlyList<KeyValuePair<string, objec
     private readonly KeyValuePair<string, object?>[] _items;
     private string? _text;
 
-    public RequestLogScope(string? requestId, string? userId, string? userName, TraceContext? trace)
+    public RequestLogScope(
+        string? requestId, string? userId, string? userName, TraceContext? trace, IReadOnlyList<KeyValuePair<string, string>>? call = null)
     {
-        var items = new List<KeyValuePair<string, object?>>(5);
+        var items = new List<KeyValuePair<string, object?>>(5 + (call?.Count ?? 0));
         Add(items, "RequestId", requestId);
         Add(items, "UserId", userId);
         Add(items, "UserName", userName);
         Add(items, "TraceId", trace?.TraceId);
         Add(items, "SpanId", trace?.SpanId);
+        if (call is not null)
+        {
+            for (var i = 0; i < call.Count; i++)
+            {
+                Add(items, call[i].Key, call[i].Value);
+            }
+        }
+
         _items = [.. items];
     }
 
@@ -48,7 +57,7 @@ internal sealed class RequestLogScope : IReadOnlyList<KeyValuePair<string, objec
 /// The scopes made for one request and one user (kept with the request's <see cref="TraceContext"/>), in the four shapes
 /// an event can need: with or without RequestId, with or without the trace ids.
 /// </summary>
-internal sealed class RequestLogScopes(string requestId, string? userId, string? userName)
+internal sealed class RequestLogScopes(string requestId, string? userId, string? userName, IReadOnlyList<KeyValuePair<string, string>>? call)
 {
     private readonly RequestLogScope?[] _shapes = new RequestLogScope?[4];
 
@@ -58,13 +67,16 @@ internal sealed class RequestLogScopes(string requestId, string? userId, string?
 
     public string? UserName { get; } = userName;
 
-    public bool IsFor(string requestId, string? userId, string? userName) =>
+    public bool IsFor(string requestId, string? userId, string? userName, IReadOnlyList<KeyValuePair<string, string>>? call) =>
         ReferenceEquals(RequestId, requestId) && string.Equals(UserId, userId, StringComparison.Ordinal) &&
-        string.Equals(UserName, userName, StringComparison.Ordinal);
+        string.Equals(UserName, userName, StringComparison.Ordinal) && ReferenceEquals(call, Call);
+
+    /// <summary>The call's own log values, compared by reference (each call has its own list).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>>? Call { get; } = call;
 
     public RequestLogScope Get(bool withRequestId, TraceContext? trace)
     {
         var index = (withRequestId ? 1 : 0) | (trace is null ? 0 : 2);
-        return Volatile.Read(ref _shapes[index]) ?? (_shapes[index] = new RequestLogScope(withRequestId ? RequestId : null, UserId, UserName, trace));
+        return Volatile.Read(ref _shapes[index]) ?? (_shapes[index] = new RequestLogScope(withRequestId ? RequestId : null, UserId, UserName, trace, Call));
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ContextMiddleware.AspNetCore.Internal.User;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -8,7 +9,8 @@ namespace ContextMiddleware.AspNetCore.Internal.Logging;
 /// The logger factory's scope provider, with the request scope added: every provider that shows scopes sees the
 /// framework's scopes (the Activity scope of <c>ActivityTrackingOptions</c>, then the pushed ones, hosting's among
 /// them) and, innermost, a <see cref="RequestLogScope"/> with the values of <see cref="RequestContext"/> when the event
-/// is written.
+/// is written, and the call's own values (<see cref="IncomingCallSource.LogProperties"/>: a hub invocation's hub, method
+/// and connection).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -72,18 +74,19 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
     {
         var user = RequestContext.User.Get();
         var (userId, userName) = (user.Id, user.Name);
+        var call = (user as SourceUser)?.Source.LogProperties;
         if (trace is null)
         {
-            return new RequestLogScope(withRequestId ? requestId : null, userId, userName, traceForScope);
+            return new RequestLogScope(withRequestId ? requestId : null, userId, userName, traceForScope, call);
         }
 
         // The request's scopes are kept as this provider's state of its TraceContext; a user that changed (authentication
         // ran after the first event) gets scopes of its own, which replace the kept ones.
         var kept = trace.GetOrAddState(this, static (_, _) => new RequestLogScopesHolder(), 0);
         var scopes = Volatile.Read(ref kept.Current);
-        if (scopes is null || !scopes.IsFor(requestId, userId, userName))
+        if (scopes is null || !scopes.IsFor(requestId, userId, userName, call))
         {
-            scopes = new RequestLogScopes(requestId, userId, userName);
+            scopes = new RequestLogScopes(requestId, userId, userName, call);
             Volatile.Write(ref kept.Current, scopes);
         }
 

@@ -58,6 +58,12 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
     public Task RunAsync(Context context, Func<Task> handler, string? displayName = null) =>
         ContextActivities.RunAsync(context, handler, ContextActivities.ConsumerActivityName, ActivityKind.Consumer, displayName);
 
+    public bool TrustsTraceContext(System.Net.IPAddress? remoteAddress, out Exception? failure)
+    {
+        failure = null;
+        return resolver.TrustsTraceContext(remoteAddress, ref failure);
+    }
+
     public IncomingCall BeginCall(IncomingCallSource source, Activity? activity)
     {
         ArgumentNullException.ThrowIfNull(source);

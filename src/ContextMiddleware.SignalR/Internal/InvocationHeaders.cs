@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using ContextMiddleware.AspNetCore;
+
+namespace ContextMiddleware.SignalR.Internal;
+
+/// <summary>
+/// The headers of the hub invocation whose Activity SignalR is starting, and whether its caller is believed with trace
+/// headers: found by <see cref="HubInvocationPropagator"/> when SignalR extracts them, kept for the invocation's hub
+/// filter.
+/// </summary>
+/// <remarks>
+/// SignalR extracts an invocation's trace context synchronously inside the async method that then runs the hub filters
+/// (for a streaming invocation, the one that runs the whole stream), so a value set here during the extraction is seen
+/// by exactly that invocation's filters, and by no other: the method's end restores its caller's values.
+/// </remarks>
+internal sealed class InvocationHeaders(IDictionary<string, string> headers, bool traceTrusted, Exception? trustFailure)
+{
+    private static readonly AsyncLocal<InvocationHeaders?> s_current = new();
+
+    public IDictionary<string, string> Headers { get; } = headers;
+
+    public bool TraceTrusted { get; } = traceTrusted;
+
+    public Exception? TrustFailure { get; } = trustFailure;
+
+    /// <summary>The headers of the invocation being dispatched in this flow, if SignalR extracted any.</summary>
+    public static InvocationHeaders? Current
+    {
+        get => s_current.Value;
+        set => s_current.Value = value;
+    }
+}
+
+/// <summary>
+/// The <see cref="DistributedContextPropagator"/> SignalR asks for each hub invocation's trace context (from the
+/// invocation's headers; ASP.NET Core's hosting and everything else go on to the propagator it decorates). It applies
+/// the trust policy, with the address of the connection's caller, before SignalR's Activity takes the caller's
+/// <c>traceparent</c> as its parent: an untrusted caller's <c>traceparent</c>, <c>tracestate</c> and <c>baggage</c> are
+/// ignored, a trusted one's are validated as the W3C recommendation says. It keeps the headers for the hub filter
+/// (<see cref="InvocationHeaders"/>), which reads the request id from them.
+/// </summary>
+internal sealed class HubInvocationPropagator(
+    DistributedContextPropagator inner,
+    W3CTraceContextPropagator w3c,
+    IRequestContextPropagator propagator) : DistributedContextPropagator
+{
+    // SignalR's getter is one static lambda per hub type: the last one recognised is remembered.
+    private PropagatorGetterCallback? _signalRGetter;
+
+    public override IReadOnlyCollection<string> Fields => inner.Fields;
+
+    public override void Inject(Activity? activity, object? carrier, PropagatorSetterCallback? setter) =>
+        inner.Inject(activity, carrier, setter);
+
+    public override void ExtractTraceIdAndState(object? carrier, PropagatorGetterCallback? getter, out string? traceId, out string? traceState)
+    {
+        if (!IsInvocation(carrier, getter, out var headers))
+        {
+            inner.ExtractTraceIdAndState(carrier, getter, out traceId, out traceState);
+            return;
+        }
+
+        var found = Find(headers);
+        if (found.TraceTrusted)
+        {
+            w3c.ExtractTraceIdAndState(carrier, getter, out traceId, out traceState);
+        }
+        else
+        {
+            traceId = null;
+            traceState = null;
+        }
+    }
+
+    public override IEnumerable<KeyValuePair<string, string?>>? ExtractBaggage(object? carrier, PropagatorGetterCallback? getter)
+    {
+        if (!IsInvocation(carrier, getter, out var headers))
+        {
+            return inner.ExtractBaggage(carrier, getter);
+        }
+
+        return Find(headers).TraceTrusted ? w3c.ExtractBaggage(carrier, getter) : null;
+    }
+
+    /// <summary>This invocation's decision, made once (SignalR extracts the trace and then the baggage).</summary>
+    private InvocationHeaders Find(IDictionary<string, string> headers)
+    {
+        if (InvocationHeaders.Current is { } current && ReferenceEquals(current.Headers, headers))
+        {
+            return current;
+        }
+
+        // The connection's caller: the HTTP request that started the connection is the flow's call (its address is kept
+        // after it ended, for long polling).
+        var trusted = propagator.TrustsTraceContext(IncomingCallSource.Current?.RemoteAddress, out var failure);
+        var found = new InvocationHeaders(headers, trusted, failure);
+        InvocationHeaders.Current = found;
+        return found;
+    }
+
+    private bool IsInvocation(object? carrier, PropagatorGetterCallback? getter, out IDictionary<string, string> headers)
+    {
+        headers = null!;
+        if (carrier is not IDictionary<string, string> dictionary || getter is null)
+        {
+            return false;
+        }
+
+        if (!ReferenceEquals(getter, Volatile.Read(ref _signalRGetter)))
+        {
+            if (getter.Method.DeclaringType?.Assembly != typeof(Microsoft.AspNetCore.SignalR.Hub).Assembly)
+            {
+                return false;
+            }
+
+            Volatile.Write(ref _signalRGetter, getter);
+        }
+
+        headers = dictionary;
+        return true;
+    }
+}
