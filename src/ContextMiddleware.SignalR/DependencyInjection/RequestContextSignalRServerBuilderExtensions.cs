@@ -19,7 +19,7 @@ public static class RequestContextSignalRServerBuilderExtensions
     /// parent is the invocation's <c>traceparent</c> only when the caller is trusted for trace headers; one is started
     /// when SignalR starts none); <see cref="ICurrentUser"/> reads the connection's current <c>Context.User</c>. Every
     /// log event of the invocation carries, besides its ids and user, <c>Hub</c>, <c>HubMethod</c>,
-    /// <c>ConnectionId</c> and <c>ConnectionRequestId</c> (the request id of the HTTP request that started the
+    /// <c>HubConnectionId</c> (SignalR's connection id: ASP.NET Core's <c>ConnectionId</c> is the TCP connection's) and <c>ConnectionRequestId</c> (the request id of the HTTP request that started the
     /// connection; also <see cref="HubRequestContext.ConnectionRequestId"/>). A stream a hub method returns
     /// (<c>IAsyncEnumerable&lt;T&gt;</c>) is enumerated in the invocation's context. The filter runs before the hub
     /// filters the app adds, so their events carry the invocation's context too.

@@ -21,7 +21,7 @@ internal sealed class HubCallSource : IncomingCallSource, IReadOnlyList<KeyValue
 {
     internal const string HubKey = "Hub";
     internal const string HubMethodKey = "HubMethod";
-    internal const string ConnectionIdKey = "ConnectionId";
+    internal const string ConnectionIdKey = "HubConnectionId";
     internal const string ConnectionRequestIdKey = "ConnectionRequestId";
 
     private readonly IDictionary<string, string>? _headers;
