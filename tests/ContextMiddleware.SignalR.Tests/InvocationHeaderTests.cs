@@ -190,8 +190,11 @@ public sealed class InvocationHeaderTests
         // The .NET client wrote the caller's trace into the invocation's headers; SignalR's span continues it.
         Assert.Equal(caller.TraceId.ToHexString(), observed.TraceId);
         Assert.Equal(observed.TraceId, observed.ActivityTraceId);
-        await WaitUntil(() => stopped.Any(activity => activity.OperationName == "Microsoft.AspNetCore.SignalR.Server.InvocationIn"));
-        var server = stopped.First(activity => activity.OperationName == "Microsoft.AspNetCore.SignalR.Server.InvocationIn");
+        // (The listener hears every test's hubs: this one's span is the one in the caller's trace.)
+        bool IsServerSpan(Activity activity) =>
+            activity.OperationName == "Microsoft.AspNetCore.SignalR.Server.InvocationIn" && activity.TraceId == caller.TraceId;
+        await WaitUntil(() => stopped.Any(IsServerSpan));
+        var server = stopped.First(IsServerSpan);
         Assert.Equal(observed.SpanId, server.SpanId.ToHexString());
     }
 
