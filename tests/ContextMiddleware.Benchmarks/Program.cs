@@ -41,9 +41,71 @@ public static class Program
             return 0;
         }
 
+        if (args is ["callprobe"])
+        {
+            // Allocations of the steps of one invocation's context, each measured alone.
+            var services = new ServiceCollection().AddLogging().AddRequestContext().BuildServiceProvider();
+            var propagator = services.GetRequiredService<ContextMiddleware.AspNetCore.IRequestContextPropagator>();
+            var activity = new System.Diagnostics.Activity("probe").Start();
+            System.Diagnostics.Activity.Current = null;
+            var empty = ExecutionContext.Capture()!;
+            static long Measure(Action action)
+            {
+                action();
+                var before = GC.GetAllocatedBytesForCurrentThread();
+                for (var i = 0; i < 10_000; i++)
+                {
+                    action();
+                }
+
+                return (GC.GetAllocatedBytesForCurrentThread() - before) / 10_000;
+            }
+
+            var run = Measure(() => ExecutionContext.Run(empty, static _ => { }, null));
+            Console.WriteLine($"ExecutionContext.Run: {run} B");
+            Console.WriteLine($"source: {Measure(() => ProbeSource.Make())} B");
+            Console.WriteLine($"BeginCall: {Measure(() => ExecutionContext.Run(empty, _ => propagator.BeginCall(ProbeSource.Shared, activity), null)) - run} B");
+            Console.WriteLine($"SetMany(3): {Measure(() => ExecutionContext.Run(empty, static _ => ContextVar.SetMany(ContextMiddleware.AspNetCore.RequestContext.RequestId, "x", ContextMiddleware.AspNetCore.RequestContext.ClientRequestId, "y", ContextMiddleware.AspNetCore.RequestContext.Trace, null), null)) - run} B");
+            Console.WriteLine($"FromActivity: {Measure(() => ContextMiddleware.AspNetCore.TraceContext.FromActivity(activity))} B");
+            return 0;
+        }
+
+        if (args is ["hubprobe", var hubVariant])
+        {
+            // The same for one hub invocation; the figures to report come from HubInvocationBenchmarks.
+            using var hub = HubInvocationBenchmarks.InMemoryHub.Start(withRequestContext: hubVariant == "ours");
+            for (var round = 0; round < 5; round++)
+            {
+                var watch = System.Diagnostics.Stopwatch.StartNew();
+                var before = GC.GetTotalAllocatedBytes(precise: true);
+                const int n = 100_000;
+                for (var i = 0; i < n; i++)
+                {
+                    await hub.InvokeEchoAsync();
+                }
+
+                Console.WriteLine($"{hubVariant}: {watch.Elapsed.TotalNanoseconds / n:F0} ns, {(GC.GetTotalAllocatedBytes(precise: true) - before) / n} B");
+            }
+
+            return 0;
+        }
+
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         var failed = summaries.Any(summary =>
             summary.HasCriticalValidationErrors || summary.Reports.Any(report => !report.Success));
         return failed ? 1 : 0;
     }
+}
+
+internal sealed class ProbeSource : ContextMiddleware.AspNetCore.IncomingCallSource
+{
+    public static readonly ProbeSource Shared = new();
+
+    public override System.Net.IPAddress? RemoteAddress => null;
+
+    public override System.Security.Claims.ClaimsPrincipal? Principal => null;
+
+    public override Microsoft.Extensions.Primitives.StringValues GetHeader(string name) => default;
+
+    public static object Make() => new ProbeSource();
 }

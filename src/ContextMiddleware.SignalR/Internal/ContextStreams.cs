@@ -11,10 +11,10 @@ namespace ContextMiddleware.SignalR.Internal;
 /// </summary>
 internal static class ContextStreams
 {
-    private static readonly ConcurrentDictionary<MethodInfo, Func<object, ExecutionContext, Invocation, object>?> s_wrappers = new();
+    private static readonly ConcurrentDictionary<MethodInfo, Func<object, ExecutionContext, HubCallSource, object>?> s_wrappers = new();
     private static readonly MethodInfo s_create = typeof(ContextStreams).GetMethod(nameof(Create), BindingFlags.NonPublic | BindingFlags.Static)!;
 
-    public static bool TryWrap(MethodInfo method, object result, Invocation invocation, out object wrapped)
+    public static bool TryWrap(MethodInfo method, object result, HubCallSource invocation, out object wrapped)
     {
         wrapped = result;
         var wrapper = s_wrappers.GetOrAdd(method, static method => WrapperFor(method.ReturnType));
@@ -27,7 +27,7 @@ internal static class ContextStreams
         return true;
     }
 
-    private static Func<object, ExecutionContext, Invocation, object>? WrapperFor(Type returnType)
+    private static Func<object, ExecutionContext, HubCallSource, object>? WrapperFor(Type returnType)
     {
         if (returnType.IsGenericType && (returnType.GetGenericTypeDefinition() == typeof(Task<>) || returnType.GetGenericTypeDefinition() == typeof(ValueTask<>)))
         {
@@ -40,16 +40,16 @@ internal static class ContextStreams
         }
 
         return s_create.MakeGenericMethod(returnType.GetGenericArguments()[0])
-            .CreateDelegate<Func<object, ExecutionContext, Invocation, object>>();
+            .CreateDelegate<Func<object, ExecutionContext, HubCallSource, object>>();
     }
 
 #pragma warning disable CA1859 // The delegate made from it returns object: one delegate type for every T.
-    private static object Create<T>(object stream, ExecutionContext context, Invocation invocation) =>
+    private static object Create<T>(object stream, ExecutionContext context, HubCallSource invocation) =>
         new ContextAsyncEnumerable<T>((IAsyncEnumerable<T>)stream, context, invocation);
 #pragma warning restore CA1859
 
     /// <summary>The stream, enumerated in the invocation's context; the invocation ends when the enumerator is disposed.</summary>
-    private sealed class ContextAsyncEnumerable<T>(IAsyncEnumerable<T> inner, ExecutionContext context, Invocation invocation) : IAsyncEnumerable<T>
+    private sealed class ContextAsyncEnumerable<T>(IAsyncEnumerable<T> inner, ExecutionContext context, HubCallSource invocation) : IAsyncEnumerable<T>
     {
         public IAsyncEnumerator<T> GetAsyncEnumerator(CancellationToken cancellationToken = default)
         {
@@ -70,7 +70,7 @@ internal static class ContextStreams
 
     /// <summary>Runs each step of the inner enumerator in the invocation's <see cref="ExecutionContext"/>.</summary>
 #pragma warning disable CA2012 // Each ValueTask is moved out of its field once and consumed once by the caller.
-    private sealed class ContextAsyncEnumerator<T>(ExecutionContext context, Invocation invocation) : IAsyncEnumerator<T>
+    private sealed class ContextAsyncEnumerator<T>(ExecutionContext context, HubCallSource invocation) : IAsyncEnumerator<T>
     {
         private static readonly ContextCallback s_start = static state =>
         {

@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics;
 using System.Net;
 using System.Security.Claims;
 using ContextMiddleware.AspNetCore;
@@ -24,16 +25,17 @@ internal sealed class HubCallSource : IncomingCallSource, IReadOnlyList<KeyValue
     internal const string ConnectionIdKey = "HubConnectionId";
     internal const string ConnectionRequestIdKey = "ConnectionRequestId";
 
-    private readonly IDictionary<string, string>? _headers;
+    private readonly InvocationHeaders? _headers;
     private readonly IPAddress? _address;
-    private readonly Exception? _trustFailure;
     private readonly string _connectionId;
     private HubCallerContext? _caller;
-    private ClaimsPrincipal? _final;
+
+    // Until End: the Activity started for the invocation (when SignalR started none); from End on: the principal the
+    // connection had when the invocation ended. One field for both.
+    private object? _final;
 
     public HubCallSource(
-        HubCallerContext caller, string hub, string method, string? connectionRequestId,
-        IPAddress? address, IDictionary<string, string>? headers, Exception? trustFailure)
+        HubCallerContext caller, string hub, string method, string? connectionRequestId, IPAddress? address, InvocationHeaders? headers, Activity? started)
     {
         _caller = caller;
         _connectionId = caller.ConnectionId;
@@ -42,7 +44,7 @@ internal sealed class HubCallSource : IncomingCallSource, IReadOnlyList<KeyValue
         ConnectionRequestId = connectionRequestId;
         _address = address;
         _headers = headers;
-        _trustFailure = trustFailure;
+        _final = started;
     }
 
     /// <summary>The hub's name (its class name).</summary>
@@ -56,9 +58,9 @@ internal sealed class HubCallSource : IncomingCallSource, IReadOnlyList<KeyValue
 
     public override IPAddress? RemoteAddress => _address;
 
-    public override ClaimsPrincipal? Principal => Volatile.Read(ref _caller) is { } caller ? caller.User : Volatile.Read(ref _final);
+    public override ClaimsPrincipal? Principal => Volatile.Read(ref _caller) is { } caller ? caller.User : Volatile.Read(ref _final) as ClaimsPrincipal;
 
-    public override Exception? TrustFailure => _trustFailure;
+    public override Exception? TrustFailure => _headers?.TrustFailure;
 
     public override IReadOnlyList<KeyValuePair<string, string>> LogProperties => this;
 
@@ -80,13 +82,13 @@ internal sealed class HubCallSource : IncomingCallSource, IReadOnlyList<KeyValue
     /// </summary>
     public override StringValues GetHeader(string name)
     {
-        if (_headers is null || _headers.Count == 0)
+        if (_headers?.Headers is not { Count: > 0 } headers)
         {
             return StringValues.Empty;
         }
 
         StringValues found = default;
-        foreach (var (key, value) in _headers)
+        foreach (var (key, value) in headers)
         {
             if (string.Equals(key, name, StringComparison.OrdinalIgnoreCase))
             {
@@ -97,12 +99,17 @@ internal sealed class HubCallSource : IncomingCallSource, IReadOnlyList<KeyValue
         return found;
     }
 
-    /// <summary>The invocation ended: keep the connection's principal as it is now, let go of the connection.</summary>
+    /// <summary>
+    /// The invocation ended: keep the connection's principal as it is now, let go of the connection, stop the Activity
+    /// started for it.
+    /// </summary>
     public void End()
     {
         if (Interlocked.Exchange(ref _caller, null) is { } caller)
         {
+            var started = _final as Activity;
             Volatile.Write(ref _final, caller.User);
+            started?.Stop();
         }
     }
 

@@ -73,7 +73,7 @@ internal sealed class RequestContextHubFilter(IRequestContextPropagator propagat
     }
 
     /// <summary>Sets the invocation's context in the calling flow (the filter's own async method, which ends it).</summary>
-    private Invocation Begin(HubCallerContext caller, Hub hub, string method, InvocationHeaders? headers, string activityName)
+    private HubCallSource Begin(HubCallerContext caller, Hub hub, string method, InvocationHeaders? headers, string activityName)
     {
         // Read in the connection's flow, before this invocation's context replaces them.
         var connectionRequestId = RequestContext.RequestId.Get();
@@ -92,27 +92,16 @@ internal sealed class RequestContextHubFilter(IRequestContextPropagator propagat
             activity = started;
         }
 
-        var source = new HubCallSource(caller, hub.GetType().Name, method, connectionRequestId, address, headers?.Headers, headers?.TrustFailure);
+        var source = new HubCallSource(caller, hub.GetType().Name, method, connectionRequestId, address, headers, started);
         var call = propagator.BeginCall(source, activity);
-        var invocation = new Invocation(source, started);
         if (call.Rejection is { } rejection)
         {
             // RejectInvalidRequestIds: a trusted caller's invalid id fails the invocation, as it fails an HTTP request
             // with 400. The message names the header and the rule, never the value.
-            invocation.End();
+            source.End();
             throw new HubException(rejection);
         }
 
-        return invocation;
-    }
-}
-
-/// <summary>What ends with an invocation: its source's hold on the connection, and the Activity started for it.</summary>
-internal sealed class Invocation(HubCallSource source, Activity? started)
-{
-    public void End()
-    {
-        source.End();
-        started?.Stop();
+        return source;
     }
 }
