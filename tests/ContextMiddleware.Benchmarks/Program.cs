@@ -67,6 +67,33 @@ public static class Program
             Console.WriteLine($"BeginCall: {Measure(() => ExecutionContext.Run(empty, _ => propagator.BeginCall(ProbeSource.Shared, activity), null)) - run} B");
             Console.WriteLine($"SetMany(3): {Measure(() => ExecutionContext.Run(empty, static _ => ContextVar.SetMany(ContextMiddleware.AspNetCore.RequestContext.RequestId, "x", ContextMiddleware.AspNetCore.RequestContext.ClientRequestId, "y", ContextMiddleware.AspNetCore.RequestContext.Trace, null), null)) - run} B");
             Console.WriteLine($"FromActivity: {Measure(() => ContextMiddleware.AspNetCore.TraceContext.FromActivity(activity))} B");
+
+            // The hub filter alone, around a hub method that returns at once.
+            var filter = new ContextMiddleware.SignalR.Internal.RequestContextHubFilter(propagator);
+            var invocation = new Microsoft.AspNetCore.SignalR.HubInvocationContext(
+                new ProbeCaller(), services, new HubInvocationBenchmarks.EchoHub(), typeof(HubInvocationBenchmarks.EchoHub).GetMethod("Echo")!, ["x"]);
+            Func<Microsoft.AspNetCore.SignalR.HubInvocationContext, ValueTask<object?>> next = static _ => new ValueTask<object?>("x");
+            foreach (var listened in new[] { false, true })
+            {
+                for (var round = 0; round < 3; round++)
+                {
+                    const int n = 1_000_000;
+                    var watch = System.Diagnostics.Stopwatch.StartNew();
+                    var before = GC.GetAllocatedBytesForCurrentThread();
+                    for (var i = 0; i < n; i++)
+                    {
+                        ExecutionContext.Run(empty, state =>
+                        {
+                            var signalR = listened ? new System.Diagnostics.Activity("Microsoft.AspNetCore.SignalR.Server.InvocationIn").Start() : null;
+                            filter.InvokeMethodAsync(invocation, next).AsTask().GetAwaiter().GetResult();
+                            signalR?.Stop();
+                        }, null);
+                    }
+
+                    Console.WriteLine($"filter (SignalR's Activity: {listened}): {watch.Elapsed.TotalNanoseconds / n:F0} ns, {(GC.GetAllocatedBytesForCurrentThread() - before) / n} B");
+                }
+            }
+
             return 0;
         }
 
@@ -108,4 +135,23 @@ internal sealed class ProbeSource : ContextMiddleware.AspNetCore.IncomingCallSou
     public override Microsoft.Extensions.Primitives.StringValues GetHeader(string name) => default;
 
     public static object Make() => new ProbeSource();
+}
+
+internal sealed class ProbeCaller : Microsoft.AspNetCore.SignalR.HubCallerContext
+{
+    public override string ConnectionId => "probe-connection";
+
+    public override string? UserIdentifier => null;
+
+    public override System.Security.Claims.ClaimsPrincipal? User => null;
+
+    public override IDictionary<object, object?> Items { get; } = new Dictionary<object, object?>();
+
+    public override Microsoft.AspNetCore.Http.Features.IFeatureCollection Features { get; } = new Microsoft.AspNetCore.Http.Features.FeatureCollection();
+
+    public override CancellationToken ConnectionAborted => default;
+
+    public override void Abort()
+    {
+    }
 }
