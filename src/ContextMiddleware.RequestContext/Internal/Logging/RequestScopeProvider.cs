@@ -20,7 +20,9 @@ namespace ContextMiddleware.AspNetCore.Internal.Logging;
 /// <para>
 /// Each key appears once per event. RequestId is left out when a framework scope already carries the same id (ASP.NET
 /// Core's hosting scope does inside a request, because the request id is the request's <c>TraceIdentifier</c> before
-/// hosting opens its scope); TraceId and SpanId are left out where the framework's Activity scope writes the current
+/// hosting opens its scope); a framework scope that carries another RequestId (the hosting scope of a SignalR
+/// connection's request, around each hub invocation's own context) is shown without it, so that the event's one
+/// RequestId is its request's; TraceId and SpanId are left out where the framework's Activity scope writes the current
 /// Activity's.
 /// </para>
 /// </remarks>
@@ -93,11 +95,12 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
         return scopes.Get(withRequestId, traceForScope);
     }
 
-    private static bool CarriesRequestId(object? scope, string requestId)
+    /// <summary>Whether a scope carries a RequestId: none, the request's own, or another one.</summary>
+    private static RequestIdInScope RequestIdIn(object? scope, string requestId)
     {
         if (scope is not IReadOnlyList<KeyValuePair<string, object?>> items)
         {
-            return false;
+            return RequestIdInScope.None;
         }
 
         for (var i = 0; i < items.Count; i++)
@@ -105,11 +108,20 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
             var item = items[i];
             if (string.Equals(item.Key, "RequestId", StringComparison.Ordinal))
             {
-                return item.Value is string value && string.Equals(value, requestId, StringComparison.Ordinal);
+                return item.Value is string value && string.Equals(value, requestId, StringComparison.Ordinal)
+                    ? RequestIdInScope.Same
+                    : RequestIdInScope.Other;
             }
         }
 
-        return false;
+        return RequestIdInScope.None;
+    }
+
+    private enum RequestIdInScope
+    {
+        None,
+        Same,
+        Other,
     }
 
     private static IExternalScopeProvider FrameworkScopeProvider(ActivityTrackingOptions tracking)
@@ -121,15 +133,56 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
         }
     }
 
-    /// <summary>Passes each framework scope on, noting whether one already carries the request's id.</summary>
+    /// <summary>
+    /// A scope without its RequestId: made once per scope object (an enclosing request's scope lives as long as that
+    /// request) and kept beside it.
+    /// </summary>
+    private sealed class WithoutRequestId : IReadOnlyList<KeyValuePair<string, object?>>
+    {
+        private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, WithoutRequestId> s_made = [];
+        private readonly KeyValuePair<string, object?>[] _items;
+        private readonly string _text;
+
+        private WithoutRequestId(IReadOnlyList<KeyValuePair<string, object?>> scope)
+        {
+            _items = [.. scope.Where(static item => !string.Equals(item.Key, "RequestId", StringComparison.Ordinal))];
+            _text = string.Join(" ", _items.Where(static item => item.Key != "{OriginalFormat}")
+                .Select(static item => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{item.Key}:{item.Value}")));
+        }
+
+        public int Count => _items.Length;
+
+        public KeyValuePair<string, object?> this[int index] => _items[index];
+
+        public static WithoutRequestId Of(object scope) =>
+            s_made.GetValue(scope, static scope => new WithoutRequestId((IReadOnlyList<KeyValuePair<string, object?>>)scope));
+
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => ((IEnumerable<KeyValuePair<string, object?>>)_items).GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public override string ToString() => _text;
+    }
+
+    /// <summary>
+    /// Passes each framework scope on, noting whether one already carries the request's id, and leaving out another
+    /// request's id.
+    /// </summary>
     private static class Observer<TState>
     {
         public static readonly Action<object?, (Action<object?, TState> Callback, TState State, string RequestId)> Callback =
             static (scope, walk) =>
             {
-                if (!t_frameworkHasRequestId && CarriesRequestId(scope, walk.RequestId))
+                switch (RequestIdIn(scope, walk.RequestId))
                 {
-                    t_frameworkHasRequestId = true;
+                    case RequestIdInScope.Same:
+                        t_frameworkHasRequestId = true;
+                        break;
+                    case RequestIdInScope.Other:
+                        // An enclosing request's id (a SignalR connection's request around its hub invocations): the
+                        // event's RequestId is the current request's, so the enclosing one is passed on without it.
+                        scope = WithoutRequestId.Of(scope!);
+                        break;
                 }
 
                 walk.Callback(scope, walk.State);
