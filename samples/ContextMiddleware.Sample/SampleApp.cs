@@ -26,6 +26,7 @@ internal static class SampleApp
         // ContextMiddleware: a request id, W3C trace ids and the user for every request, readable anywhere.
         services.AddRequestContext();                 // options from the "RequestContext" section
         services.AddRequestContextBackgroundQueue();  // IBackgroundWorkQueue: jobs keep their request's context
+        services.AddSignalR().AddRequestContext();    // every hub invocation in a request context of its own
 
         // Serilog, with RequestId, TraceId, SpanId, UserId and UserName on every event. The logger belongs to this
         // host (preserveStaticLogger): the tests and the demo start several hosts in one process.
@@ -69,6 +70,9 @@ internal static class SampleApp
             TypedResults.Ok(await orders.PlaceOrderAsync(id, cancellationToken)));
 
         app.MapPost("/payments", PaymentsEndpoint.Authorize);
+
+        // Order status, pushed over SignalR: each Track invocation has its own request id (see OrderStatusHub).
+        app.MapHub<OrderStatusHub>("/hubs/orders");
 
         app.MapGet("/me", (ICurrentUser user, IRequestContext request) => TypedResults.Ok(new
         {

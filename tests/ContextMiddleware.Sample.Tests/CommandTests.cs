@@ -26,7 +26,20 @@ public partial class CommandTests
         Assert.Contains(lines, line => line.StartsWith("  ok  req-123: 12 lines, one trace id", StringComparison.Ordinal));
         Assert.Contains(lines, line => line.StartsWith("  ok  req-456: 12 lines, one trace id", StringComparison.Ordinal));
         Assert.Contains(lines, line => line.StartsWith("  req-456: 200, X-Request-ID: req-456, {\"orderId\":1002,\"customer\":\"Alice\"", StringComparison.Ordinal));
+
+        // The SignalR part: two Track invocations on one connection, each with an id of its own, none the connect
+        // request's, whose own line (the WebSocket's 101) carries the connect request's id.
+        var tracks = lines.Where(line => line.StartsWith("  ok  Track(", StringComparison.Ordinal)).Select(line => TrackLine().Match(line)).ToList();
+        Assert.Equal(2, tracks.Count);
+        Assert.All(tracks, match => Assert.True(match.Success));
+        Assert.NotEqual(tracks[0].Groups["id"].Value, tracks[1].Groups["id"].Value);
+        var connectRequest = Assert.Single(tracks.Select(match => match.Groups["connect"].Value).Distinct());
+        Assert.Contains(logLines, line => line.RequestId == connectRequest && line.Message.Contains("/hubs/orders responded 101", StringComparison.Ordinal));
+        Assert.Equal(4, logLines.Count(line => line.RequestId == tracks[0].Groups["id"].Value));
     }
+
+    [GeneratedRegex(@"^  ok  Track\(\d+\): 4 lines and 3 pushed statuses, request id (?<id>[0-9a-f]{32}) \(its own\), one trace id, user alice, connect request (?<connect>[0-9a-f]{32})$")]
+    private static partial Regex TrackLine();
 
     [Fact]
     public async Task DemoCommand_RunsAsAProcess_AndExitsZero()

@@ -8,8 +8,9 @@ namespace ContextMiddleware.Sample.Demo;
 /// <summary>
 /// <c>dotnet run --project samples/ContextMiddleware.Sample -- demo</c>: starts the sample on a free loopback port,
 /// sends the guide's two concurrent requests (req-123 anonymous, req-456 as alice), waits for their background jobs,
-/// prints the log lines as they were written, checks that every line carries its own request's ids, and exits 0 when
-/// it does (1 when it does not).
+/// then tracks both orders over SignalR at once (two stream invocations on one connection), prints the log lines as
+/// they were written, checks that every line carries its own request's (or invocation's) ids, and exits 0 when it
+/// does (1 when it does not).
 /// </summary>
 internal static class SampleDemo
 {
@@ -61,6 +62,10 @@ internal static class SampleDemo
             SendAsync(client, request, request.UserId is null ? null : token, timeout.Token)));
         var jobsDone = await sink.WaitUntilAsync(
             events => Requests.All(request => events.Any(e => Is(e, request, Stage.BackgroundJob))), Timeout);
+
+        output.WriteLine();
+        output.WriteLine("Order status pushed over SignalR: alice tracks both orders at once, on one connection (/hubs/orders)");
+        var tracked = await HubDemo.TrackAsync(address, token, timeout.Token);
         await app.StopAsync(CancellationToken.None);
 
         output.WriteLine();
@@ -86,6 +91,16 @@ internal static class SampleDemo
             if (problems.Count == 0)
             {
                 output.WriteLine($"  ok  {Describe(request, events)}");
+            }
+        }
+
+        foreach (var (orderId, statuses) in HubDemo.Orders.Zip(tracked))
+        {
+            var problems = HubDemo.Check(orderId, statuses, events);
+            failures.AddRange(problems.Select(problem => $"Track({orderId}): {problem}"));
+            if (problems.Count == 0)
+            {
+                output.WriteLine($"  ok  {HubDemo.Describe(orderId, events)}");
             }
         }
 
