@@ -84,8 +84,13 @@ public interface IRequestContextPropagator
     /// </summary>
     /// <param name="remoteAddress">The caller's address; <see langword="null"/> when unknown.</param>
     /// <param name="failure">The exception the policy threw, or <see langword="null"/>.</param>
-    /// <returns>Whether the trace headers are believed.</returns>
-    bool TrustsTraceContext(System.Net.IPAddress? remoteAddress, out Exception? failure);
+    /// <returns>Whether the trace headers are believed. The default implementation (for implementations written before
+    /// this member) believes nobody.</returns>
+    bool TrustsTraceContext(System.Net.IPAddress? remoteAddress, out Exception? failure)
+    {
+        failure = null;
+        return false;
+    }
 
     /// <summary>Writes the context into string headers; see <see cref="Inject{TCarrier}"/>.</summary>
     /// <param name="carrier">The message headers.</param>

@@ -9,7 +9,8 @@ namespace ContextMiddleware.Grpc.Internal;
 /// Gives a failing call's caller the call's request id in the trailers: when the response has already begun (a
 /// streaming call that wrote a message), the response header the request context wrote reached the caller only in the
 /// response headers, which an <see cref="RpcException"/> does not carry. A call that fails before its response began
-/// ends "trailers-only": its headers, the request id among them, are the trailers already, and nothing is added.
+/// ends "trailers-only": its headers, the request id among them, are the trailers already, and nothing is added. Either
+/// way the caller gets one entry of the name, the call's own id.
 /// </summary>
 internal sealed class RequestIdTrailerInterceptor(IOptions<RequestContextOptions> options) : Interceptor
 {
@@ -22,7 +23,7 @@ internal sealed class RequestIdTrailerInterceptor(IOptions<RequestContextOptions
         {
             return await continuation(request, context).ConfigureAwait(false);
         }
-        catch (Exception) when (AddTrailer(context))
+        catch (Exception exception) when (AddTrailer(context, exception))
         {
             throw; // never reached: the filter adds the trailer and lets the exception go on
         }
@@ -35,7 +36,7 @@ internal sealed class RequestIdTrailerInterceptor(IOptions<RequestContextOptions
         {
             return await continuation(requestStream, context).ConfigureAwait(false);
         }
-        catch (Exception) when (AddTrailer(context))
+        catch (Exception exception) when (AddTrailer(context, exception))
         {
             throw;
         }
@@ -48,7 +49,7 @@ internal sealed class RequestIdTrailerInterceptor(IOptions<RequestContextOptions
         {
             await continuation(request, responseStream, context).ConfigureAwait(false);
         }
-        catch (Exception) when (AddTrailer(context))
+        catch (Exception exception) when (AddTrailer(context, exception))
         {
             throw;
         }
@@ -62,17 +63,36 @@ internal sealed class RequestIdTrailerInterceptor(IOptions<RequestContextOptions
         {
             await continuation(requestStream, responseStream, context).ConfigureAwait(false);
         }
-        catch (Exception) when (AddTrailer(context))
+        catch (Exception exception) when (AddTrailer(context, exception))
         {
             throw;
         }
     }
 
-    /// <summary>Adds the request id to the trailers when the response has begun; always returns false.</summary>
-    private bool AddTrailer(ServerCallContext context)
+    /// <summary>
+    /// Makes the call's request id the one entry of its name in what the caller gets: an entry of that name in the
+    /// failure's own trailers (an app forwarding a downstream failure) is taken out, and the call's id is added to the
+    /// trailers when the response has begun. Always returns false, so that the exception goes on unchanged otherwise.
+    /// </summary>
+    private bool AddTrailer(ServerCallContext context, Exception exception)
     {
-        if (_header is not null && RequestContext.RequestId.Get() is { } requestId &&
-            context.GetHttpContext().Response.HasStarted && context.ResponseTrailers.Get(_header) is null)
+        if (_header is null || RequestContext.RequestId.Get() is not { } requestId)
+        {
+            return false;
+        }
+
+        if (exception is RpcException { Trailers: { Count: > 0 } trailers })
+        {
+            for (var i = trailers.Count - 1; i >= 0; i--)
+            {
+                if (string.Equals(trailers[i].Key, _header, StringComparison.OrdinalIgnoreCase))
+                {
+                    trailers.RemoveAt(i);
+                }
+            }
+        }
+
+        if (context.GetHttpContext().Response.HasStarted && context.ResponseTrailers.Get(_header) is null)
         {
             context.ResponseTrailers.Add(_header, requestId);
         }

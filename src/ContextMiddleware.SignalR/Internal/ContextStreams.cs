@@ -34,16 +34,20 @@ internal static class ContextStreams
             returnType = returnType.GetGenericArguments()[0];
         }
 
-        if (!returnType.IsGenericType || returnType.GetGenericTypeDefinition() != typeof(IAsyncEnumerable<>))
+        // The declared type, or an interface it implements (SignalR streams any type that implements it).
+        var enumerable = IsAsyncEnumerable(returnType) ? returnType : returnType.GetInterfaces().FirstOrDefault(IsAsyncEnumerable);
+        if (enumerable is null)
         {
             return null;
         }
 
-        return s_create.MakeGenericMethod(returnType.GetGenericArguments()[0])
+        return s_create.MakeGenericMethod(enumerable.GetGenericArguments()[0])
             .CreateDelegate<Func<object, ExecutionContext, HubCallSource, object>>();
     }
 
 #pragma warning disable CA1859 // The delegate made from it returns object: one delegate type for every T.
+    private static bool IsAsyncEnumerable(Type type) => type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IAsyncEnumerable<>);
+
     private static object Create<T>(object stream, ExecutionContext context, HubCallSource invocation) =>
         new ContextAsyncEnumerable<T>((IAsyncEnumerable<T>)stream, context, invocation);
 #pragma warning restore CA1859

@@ -23,12 +23,24 @@ internal sealed class InvocationHeaders(IDictionary<string, string> headers, boo
 
     public Exception? TrustFailure { get; } = trustFailure;
 
+    /// <summary>What was wrong with the trace headers, logged by the filter inside the invocation's context.</summary>
+    public TraceHeaderProblem Problem { get; set; }
+
     /// <summary>The headers of the invocation being dispatched in this flow, if SignalR extracted any.</summary>
     public static InvocationHeaders? Current
     {
         get => s_current.Value;
         set => s_current.Value = value;
     }
+}
+
+/// <summary>What was wrong with an invocation's trace headers.</summary>
+internal enum TraceHeaderProblem
+{
+    None,
+    Untrusted,
+    InvalidTraceParent,
+    InvalidTraceState,
 }
 
 /// <summary>
@@ -61,15 +73,40 @@ internal sealed class HubInvocationPropagator(
         }
 
         var found = Find(headers);
-        if (found.TraceTrusted)
+        traceId = null;
+        traceState = null;
+        if (!found.TraceTrusted)
         {
-            w3c.ExtractTraceIdAndState(carrier, getter, out traceId, out traceState);
+            if (HasAny(headers, "traceparent", "tracestate", "baggage", "Correlation-Context"))
+            {
+                found.Problem = TraceHeaderProblem.Untrusted;
+            }
+
+            return;
         }
-        else
+
+        w3c.ExtractTraceIdAndState(carrier, getter, out traceId, out traceState);
+        getter!(carrier, "traceparent", out var parent, out _);
+        getter(carrier, "tracestate", out var state, out _);
+        found.Problem = parent is not null && traceId is null ? TraceHeaderProblem.InvalidTraceParent
+            : traceId is not null && state is not null && traceState is null ? TraceHeaderProblem.InvalidTraceState
+            : TraceHeaderProblem.None;
+    }
+
+    private static bool HasAny(IDictionary<string, string> headers, params ReadOnlySpan<string> names)
+    {
+        foreach (var key in headers.Keys)
         {
-            traceId = null;
-            traceState = null;
+            foreach (var name in names)
+            {
+                if (string.Equals(key, name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
         }
+
+        return false;
     }
 
     public override IEnumerable<KeyValuePair<string, string?>>? ExtractBaggage(object? carrier, PropagatorGetterCallback? getter)

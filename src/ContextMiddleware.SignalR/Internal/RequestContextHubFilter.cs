@@ -1,6 +1,9 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Reflection;
 using ContextMiddleware.AspNetCore;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Logging;
 
 namespace ContextMiddleware.SignalR.Internal;
 
@@ -11,17 +14,31 @@ namespace ContextMiddleware.SignalR.Internal;
 /// trace of the invocation's Activity (SignalR's, or one started here when SignalR started none); the connection's
 /// current user.
 /// </summary>
-internal sealed class RequestContextHubFilter(IRequestContextPropagator propagator) : IHubFilter
+internal sealed class RequestContextHubFilter : IHubFilter
 {
     internal const string InvocationActivityName = "Microsoft.AspNetCore.SignalR.Server.InvocationIn";
     internal const string OnConnectedActivityName = "Microsoft.AspNetCore.SignalR.Server.OnConnected";
     internal const string OnDisconnectedActivityName = "Microsoft.AspNetCore.SignalR.Server.OnDisconnected";
 
+    private static readonly ConcurrentDictionary<MethodInfo, string> s_invokedNames = new();
+    private readonly IRequestContextPropagator _propagator;
+    private readonly ILogger _logger;
+
+    public RequestContextHubFilter(IRequestContextPropagator propagator, DistributedContextPropagator headers, ILogger<RequestContextHubFilter> logger)
+    {
+        _propagator = propagator;
+        _logger = logger;
+        if (headers is not HubInvocationPropagator)
+        {
+            HubLog.InvocationHeadersNotRead(logger, headers.GetType().FullName ?? headers.GetType().Name);
+        }
+    }
+
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
         var headers = InvocationHeaders.Current;
         var invocation = Begin(
-            invocationContext.Context, invocationContext.Hub, invocationContext.HubMethodName, headers, InvocationActivityName);
+            invocationContext.Context, invocationContext.Hub, InvokedName(invocationContext.HubMethod), headers, InvocationActivityName);
         var ended = false;
         try
         {
@@ -93,7 +110,20 @@ internal sealed class RequestContextHubFilter(IRequestContextPropagator propagat
         }
 
         var source = new HubCallSource(caller, hub.GetType().Name, method, connectionRequestId, address, headers, started);
-        var call = propagator.BeginCall(source, activity);
+        var call = _propagator.BeginCall(source, activity);
+        switch (headers?.Problem)
+        {
+            case TraceHeaderProblem.Untrusted:
+                HubLog.UntrustedTraceContext(_logger);
+                break;
+            case TraceHeaderProblem.InvalidTraceParent:
+                HubLog.InvalidTraceParent(_logger, 1);
+                break;
+            case TraceHeaderProblem.InvalidTraceState:
+                HubLog.InvalidTraceState(_logger);
+                break;
+        }
+
         if (call.Rejection is { } rejection)
         {
             // RejectInvalidRequestIds: a trusted caller's invalid id fails the invocation, as it fails an HTTP request
@@ -104,4 +134,8 @@ internal sealed class RequestContextHubFilter(IRequestContextPropagator propagat
 
         return source;
     }
+
+    /// <summary>The name a client invokes the method by (its <see cref="HubMethodNameAttribute"/>, or its own).</summary>
+    private static string InvokedName(MethodInfo method) =>
+        s_invokedNames.GetOrAdd(method, static method => method.GetCustomAttribute<HubMethodNameAttribute>()?.Name ?? method.Name);
 }

@@ -20,10 +20,10 @@ namespace ContextMiddleware.AspNetCore.Internal.Logging;
 /// <para>
 /// Each key appears once per event. RequestId is left out when a framework scope already carries the same id (ASP.NET
 /// Core's hosting scope does inside a request, because the request id is the request's <c>TraceIdentifier</c> before
-/// hosting opens its scope); a framework scope that carries another RequestId (the hosting scope of a SignalR
-/// connection's request, around each hub invocation's own context) is shown without it, so that the event's one
-/// RequestId is its request's; TraceId and SpanId are left out where the framework's Activity scope writes the current
-/// Activity's.
+/// hosting opens its scope); a framework scope that carries the id of the request a call began inside (the hosting
+/// scope of a SignalR connection's request, around each hub invocation's own context) is shown without it, so that the
+/// event's one RequestId is the call's (an app's own scope with a RequestId of its choosing is passed on as it is);
+/// TraceId and SpanId are left out where the framework's Activity scope writes the current Activity's.
 /// </para>
 /// </remarks>
 internal sealed class RequestScopeProvider : IExternalScopeProvider
@@ -53,7 +53,8 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
         }
 
         t_frameworkHasRequestId = false;
-        _framework.ForEachScope(Observer<TState>.Callback, (callback, state, requestId));
+        var enclosing = (RequestContext.User.Get() as SourceUser)?.EnclosingRequestId;
+        _framework.ForEachScope(Observer<TState>.Callback, (callback, state, requestId, enclosing));
         var withRequestId = !t_frameworkHasRequestId;
         var trace = RequestContext.Trace.Get();
         var traceForScope = _frameworkWritesTraceIds && Activity.Current is not null ? null : trace;
@@ -95,8 +96,11 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
         return scopes.Get(withRequestId, traceForScope);
     }
 
-    /// <summary>Whether a scope carries a RequestId: none, the request's own, or another one.</summary>
-    private static RequestIdInScope RequestIdIn(object? scope, string requestId)
+    /// <summary>
+    /// Whether a scope carries a RequestId: none, the request's own, the enclosing request's (see
+    /// <see cref="SourceUser.EnclosingRequestId"/>), or another one (an app's own scope, passed on as it is).
+    /// </summary>
+    private static RequestIdInScope RequestIdIn(object? scope, string requestId, string? enclosingRequestId)
     {
         if (scope is not IReadOnlyList<KeyValuePair<string, object?>> items)
         {
@@ -108,8 +112,13 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
             var item = items[i];
             if (string.Equals(item.Key, "RequestId", StringComparison.Ordinal))
             {
-                return item.Value is string value && string.Equals(value, requestId, StringComparison.Ordinal)
-                    ? RequestIdInScope.Same
+                if (item.Value is not string value)
+                {
+                    return RequestIdInScope.Other;
+                }
+
+                return string.Equals(value, requestId, StringComparison.Ordinal) ? RequestIdInScope.Same
+                    : enclosingRequestId is not null && string.Equals(value, enclosingRequestId, StringComparison.Ordinal) ? RequestIdInScope.Enclosing
                     : RequestIdInScope.Other;
             }
         }
@@ -121,6 +130,7 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
     {
         None,
         Same,
+        Enclosing,
         Other,
     }
 
@@ -170,17 +180,18 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
     /// </summary>
     private static class Observer<TState>
     {
-        public static readonly Action<object?, (Action<object?, TState> Callback, TState State, string RequestId)> Callback =
+        public static readonly Action<object?, (Action<object?, TState> Callback, TState State, string RequestId, string? Enclosing)> Callback =
             static (scope, walk) =>
             {
-                switch (RequestIdIn(scope, walk.RequestId))
+                switch (RequestIdIn(scope, walk.RequestId, walk.Enclosing))
                 {
                     case RequestIdInScope.Same:
                         t_frameworkHasRequestId = true;
                         break;
-                    case RequestIdInScope.Other:
-                        // An enclosing request's id (a SignalR connection's request around its hub invocations): the
-                        // event's RequestId is the current request's, so the enclosing one is passed on without it.
+                    case RequestIdInScope.Enclosing:
+                        // The enclosing request's scope (hosting's, of a SignalR connection's request, around its hub
+                        // invocations): the event's RequestId is the invocation's, so that scope is passed on without
+                        // the enclosing request's id, which the invocation's scope names ConnectionRequestId.
                         scope = WithoutRequestId.Of(scope!);
                         break;
                 }
