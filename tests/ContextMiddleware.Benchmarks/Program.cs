@@ -69,7 +69,9 @@ public static class Program
             Console.WriteLine($"FromActivity: {Measure(() => ContextMiddleware.AspNetCore.TraceContext.FromActivity(activity))} B");
 
             // The hub filter alone, around a hub method that returns at once.
-            var filter = new ContextMiddleware.SignalR.Internal.RequestContextHubFilter(propagator);
+            var filter = new ContextMiddleware.SignalR.Internal.RequestContextHubFilter(
+                propagator, System.Diagnostics.DistributedContextPropagator.CreateDefaultPropagator(),
+                Microsoft.Extensions.Logging.Abstractions.NullLogger<ContextMiddleware.SignalR.Internal.RequestContextHubFilter>.Instance);
             var invocation = new Microsoft.AspNetCore.SignalR.HubInvocationContext(
                 new ProbeCaller(), services, new HubInvocationBenchmarks.EchoHub(), typeof(HubInvocationBenchmarks.EchoHub).GetMethod("Echo")!, ["x"]);
             Func<Microsoft.AspNetCore.SignalR.HubInvocationContext, ValueTask<object?>> next = static _ => new ValueTask<object?>("x");
