@@ -129,8 +129,11 @@ public class HubInvocationBenchmarks
         private static readonly byte[] Echo = Encoding.UTF8.GetBytes("{\"type\":1,\"invocationId\":\"1\",\"target\":\"Echo\",\"arguments\":[\"hello\"]}\u001e");
 
         private readonly ServiceProvider _services;
-        private readonly Pipe _toServer = new();
-        private readonly Pipe _toClient = new();
+        // Inline schedulers: the server reads the invocation, runs it and writes the completion on the benchmark's
+        // thread, so that thread-pool hops do not drown the difference being measured.
+        private static readonly PipeOptions Inline = new(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false);
+        private readonly Pipe _toServer = new(Inline);
+        private readonly Pipe _toClient = new(Inline);
         private readonly DefaultConnectionContext _connection;
         private readonly Task _running;
 

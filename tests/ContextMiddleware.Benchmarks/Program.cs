@@ -99,8 +99,18 @@ public static class Program
             return 0;
         }
 
-        if (args is ["hubprobe", var hubVariant])
+        if (args is ["hubprobe", var hubVariant, ..])
         {
+            using var listener = new System.Diagnostics.ActivityListener
+            {
+                ShouldListenTo = static source => source.Name == "Microsoft.AspNetCore.SignalR.Server",
+                Sample = static (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            };
+            if (args is [_, _, "listened"])
+            {
+                System.Diagnostics.ActivitySource.AddActivityListener(listener);
+            }
+
             // The same for one hub invocation; the figures to report come from HubInvocationBenchmarks.
             using var hub = HubInvocationBenchmarks.InMemoryHub.Start(withRequestContext: hubVariant == "ours");
             for (var round = 0; round < 5; round++)
