@@ -39,7 +39,7 @@ public sealed class LifetimeRecorder
     public System.Collections.Concurrent.ConcurrentDictionary<string, Observed> Disconnected { get; } = new();
 }
 
-public sealed class ContextHub(ILogger<ContextHub> logger, LifetimeRecorder lifetimes) : Hub
+public sealed class ContextHub(ILogger<ContextHub> logger, LifetimeRecorder lifetimes, IBackgroundWorkQueue jobs) : Hub
 {
     public override Task OnConnectedAsync()
     {
@@ -71,6 +71,18 @@ public sealed class ContextHub(ILogger<ContextHub> logger, LifetimeRecorder life
     }
 
     public string Plain(string value) => value;
+
+    /// <summary>Queues background work that logs after the invocation returned.</summary>
+    public async Task<Observed> Queue(string tag)
+    {
+        await jobs.QueueAsync(async cancellationToken =>
+        {
+            await Task.Delay(20, cancellationToken);
+            logger.LogInformation("Queued {Tag}", tag);
+            lifetimes.Connected[$"job-{tag}"] = Observed.Now(tag);
+        });
+        return Observed.Now(tag);
+    }
 
     public void Fail(string tag)
     {

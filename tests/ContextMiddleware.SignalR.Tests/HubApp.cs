@@ -32,6 +32,7 @@ internal static class HubApp
                 Jwt.AddJwtBearer(builder);
                 builder.Services.AddAuthorization();
                 builder.Services.AddSingleton<LifetimeRecorder>();
+                builder.Services.AddRequestContextBackgroundQueue();
                 builder.Services.AddSignalR(hub => hub.MaximumParallelInvocationsPerClient = 4).AddRequestContext();
                 configureBuilder?.Invoke(builder);
             },

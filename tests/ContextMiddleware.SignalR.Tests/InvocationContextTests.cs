@@ -171,6 +171,22 @@ public sealed class InvocationContextTests
     }
 
     [Fact]
+    public async Task Background_work_an_invocation_queues_runs_after_it_in_its_context()
+    {
+        await using var app = await HubApp.StartAsync();
+        var recorder = app.App.Services.GetRequiredService<LifetimeRecorder>();
+        await using var connection = await HubApp.ConnectAsync(app, HttpTransportType.WebSockets, Jwt.CreateToken("user-q", "Queue"));
+
+        var invocation = await connection.InvokeAsync<Observed>("Queue", "job-1");
+        await WaitUntil(() => recorder.Connected.ContainsKey("job-job-1"));
+
+        var job = recorder.Connected["job-job-1"];
+        Assert.Equal((invocation.RequestId, invocation.TraceId, "user-q", "Queue"), (job.RequestId, job.TraceId, job.UserId, job.HubMethod));
+        var logged = Assert.Single(app.Logs.Records, record => record.Message == "Queued job-1");
+        Assert.Equal((invocation.RequestId, invocation.TraceId, "user-q"), (logged.RequestId, logged.TraceId, logged.UserId));
+    }
+
+    [Fact]
     public async Task A_failing_invocation_keeps_its_context_for_its_own_events_and_the_next_invocation_gets_a_new_one()
     {
         await using var app = await HubApp.StartAsync();
