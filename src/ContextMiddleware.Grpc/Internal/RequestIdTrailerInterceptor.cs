@@ -71,8 +71,8 @@ internal sealed class RequestIdTrailerInterceptor(IOptions<RequestContextOptions
 
     /// <summary>
     /// Makes the call's request id the one entry of its name in what the caller gets: an entry of that name in the
-    /// failure's own trailers (an app forwarding a downstream failure) is taken out, and the call's id is added to the
-    /// trailers when the response has begun. Always returns false, so that the exception goes on unchanged otherwise.
+    /// failure's own trailers (an app forwarding a downstream failure) or in the call's trailers is taken out, and the
+    /// call's id is added to the trailers when the response has begun (before it, the response header is the trailer). Always returns false, so that the exception goes on unchanged otherwise.
     /// </summary>
     private bool AddTrailer(ServerCallContext context, Exception exception)
     {
@@ -81,22 +81,28 @@ internal sealed class RequestIdTrailerInterceptor(IOptions<RequestContextOptions
             return false;
         }
 
-        if (exception is RpcException { Trailers: { Count: > 0 } trailers })
+        if (exception is RpcException { Trailers: { } trailers })
         {
-            for (var i = trailers.Count - 1; i >= 0; i--)
-            {
-                if (string.Equals(trailers[i].Key, _header, StringComparison.OrdinalIgnoreCase))
-                {
-                    trailers.RemoveAt(i);
-                }
-            }
+            RemoveAll(trailers, _header);
         }
 
-        if (context.GetHttpContext().Response.HasStarted && context.ResponseTrailers.Get(_header) is null)
+        if (context.GetHttpContext().Response.HasStarted)
         {
+            RemoveAll(context.ResponseTrailers, _header);
             context.ResponseTrailers.Add(_header, requestId);
         }
 
         return false;
+    }
+
+    private static void RemoveAll(Metadata metadata, string name)
+    {
+        for (var i = metadata.Count - 1; i >= 0; i--)
+        {
+            if (string.Equals(metadata[i].Key, name, StringComparison.OrdinalIgnoreCase))
+            {
+                metadata.RemoveAt(i);
+            }
+        }
     }
 }

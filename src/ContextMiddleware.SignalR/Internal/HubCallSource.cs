@@ -75,29 +75,8 @@ internal sealed class HubCallSource : IncomingCallSource, IReadOnlyList<KeyValue
         _ => throw new ArgumentOutOfRangeException(nameof(index)),
     };
 
-    /// <summary>
-    /// An invocation header. SignalR's protocols keep header names as the client wrote them, so a name is matched
-    /// without regard to case, as HTTP's are; names that differ only by case are several values (which no request id
-    /// passes).
-    /// </summary>
-    public override StringValues GetHeader(string name)
-    {
-        if (_headers?.Headers is not { Count: > 0 } headers)
-        {
-            return StringValues.Empty;
-        }
-
-        StringValues found = default;
-        foreach (var (key, value) in headers)
-        {
-            if (string.Equals(key, name, StringComparison.OrdinalIgnoreCase))
-            {
-                found = StringValues.Concat(found, value);
-            }
-        }
-
-        return found;
-    }
+    /// <summary>An invocation header, its name matched without regard to case (<see cref="InvocationHeaders.Get"/>).</summary>
+    public override StringValues GetHeader(string name) => InvocationHeaders.Get(_headers?.Headers, name);
 
     /// <summary>
     /// The invocation ended: keep the connection's principal as it is now, let go of the connection, stop the Activity

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ContextMiddleware.AspNetCore;
+using Microsoft.Extensions.Primitives;
 
 namespace ContextMiddleware.SignalR.Internal;
 
@@ -25,6 +26,30 @@ internal sealed class InvocationHeaders(IDictionary<string, string> headers, boo
 
     /// <summary>What was wrong with the trace headers, logged by the filter inside the invocation's context.</summary>
     public TraceHeaderProblem Problem { get; set; }
+
+    /// <summary>
+    /// One header of an invocation. SignalR's protocols keep header names as the client wrote them, so a name is
+    /// matched without regard to case, as HTTP's are; names that differ only by case are several values (which no
+    /// request id or traceparent passes).
+    /// </summary>
+    public static StringValues Get(IDictionary<string, string>? headers, string name)
+    {
+        if (headers is not { Count: > 0 })
+        {
+            return StringValues.Empty;
+        }
+
+        StringValues found = default;
+        foreach (var (key, value) in headers)
+        {
+            if (string.Equals(key, name, StringComparison.OrdinalIgnoreCase))
+            {
+                found = StringValues.Concat(found, value);
+            }
+        }
+
+        return found;
+    }
 
     /// <summary>The headers of the invocation being dispatched in this flow, if SignalR extracted any.</summary>
     public static InvocationHeaders? Current
@@ -59,6 +84,14 @@ internal sealed class HubInvocationPropagator(
     // SignalR's getter is one static lambda per hub type: the last one recognised is remembered.
     private PropagatorGetterCallback? _signalRGetter;
 
+    /// <summary>Reads an invocation header whatever the case of its name; names that differ only by case are several values.</summary>
+    private static readonly PropagatorGetterCallback s_anyCase = static (object? carrier, string name, out string? value, out IEnumerable<string>? values) =>
+    {
+        var found = InvocationHeaders.Get((IDictionary<string, string>)carrier!, name);
+        value = found.Count == 1 ? found[0] : null;
+        values = found.Count > 1 ? (IEnumerable<string>)found.ToArray()! : null;
+    };
+
     public override IReadOnlyCollection<string> Fields => inner.Fields;
 
     public override void Inject(Activity? activity, object? carrier, PropagatorSetterCallback? setter) =>
@@ -85,9 +118,10 @@ internal sealed class HubInvocationPropagator(
             return;
         }
 
-        w3c.ExtractTraceIdAndState(carrier, getter, out traceId, out traceState);
-        getter!(carrier, "traceparent", out var parent, out _);
-        getter(carrier, "tracestate", out var state, out _);
+        // Header names are matched without regard to case, as HTTP's are (SignalR's own getter matches them exactly).
+        w3c.ExtractTraceIdAndState(carrier, s_anyCase, out traceId, out traceState);
+        s_anyCase(carrier, "traceparent", out var parent, out _);
+        s_anyCase(carrier, "tracestate", out var state, out _);
         found.Problem = parent is not null && traceId is null ? TraceHeaderProblem.InvalidTraceParent
             : traceId is not null && state is not null && traceState is null ? TraceHeaderProblem.InvalidTraceState
             : TraceHeaderProblem.None;
@@ -116,7 +150,7 @@ internal sealed class HubInvocationPropagator(
             return inner.ExtractBaggage(carrier, getter);
         }
 
-        return Find(headers).TraceTrusted ? w3c.ExtractBaggage(carrier, getter) : null;
+        return Find(headers).TraceTrusted ? w3c.ExtractBaggage(carrier, s_anyCase) : null;
     }
 
     /// <summary>This invocation's decision, made once (SignalR extracts the trace and then the baggage).</summary>

@@ -63,8 +63,8 @@ public sealed class GrpcSeamTests
 
         var own = app.Logs.Records.First(record => record.Message.EndsWith($" {method}", StringComparison.Ordinal)).RequestId;
         var values = exception.Trailers.Where(entry => entry.Key == "x-request-id").Select(entry => entry.Value).ToList();
-        Console.WriteLine("GETVALUE " + exception.Trailers.GetValue("x-request-id"));
         Assert.Equal([own!], values);
+        Assert.Equal(own, exception.Trailers.GetValue("x-request-id"));
     }
 
     [Fact]
@@ -84,26 +84,5 @@ public sealed class GrpcSeamTests
 
         var own = app.Logs.Records.First(record => record.Message == "Call c").RequestId;
         Assert.Equal(own, Assert.Single(exception.Trailers, entry => entry.Key == "x-correlation-id").Value);
-    }
-
-    [Fact]
-    public async Task a_server_stream_that_hits_its_deadline_after_its_first_message_tells_the_request_id()
-    {
-        await using var app = await GrpcApps.StartAsync(options: options => options.IncomingRequestIds = RequestContextTrust.Ignore);
-        await using var services = GrpcApps.ClientServices(app);
-        var client = services.GetRequiredService<ContextProbe.ContextProbeClient>();
-
-        // Duplex: the server answers the first message, then waits for more until the deadline.
-        var exception = await Assert.ThrowsAsync<RpcException>(async () =>
-        {
-            using var call = client.Duplex(deadline: DateTime.UtcNow.AddSeconds(1));
-            await call.RequestStream.WriteAsync(new Probe { Tag = "d" });
-            await foreach (var _ in call.ResponseStream.ReadAllAsync())
-            {
-            }
-        });
-
-        Assert.Equal(StatusCode.DeadlineExceeded, exception.StatusCode);
-        Console.WriteLine("DEADLINEPROBE " + string.Join(",", exception.Trailers.Select(e => e.Key + "=" + e.Value)));
     }
 }

@@ -20,16 +20,19 @@ namespace ContextMiddleware.AspNetCore.Internal.Logging;
 /// <para>
 /// Each key appears once per event. RequestId is left out when a framework scope already carries the same id (ASP.NET
 /// Core's hosting scope does inside a request, because the request id is the request's <c>TraceIdentifier</c> before
-/// hosting opens its scope); a framework scope that carries the id of the request a call began inside (the hosting
-/// scope of a SignalR connection's request, around each hub invocation's own context) is shown without it, so that the
-/// event's one RequestId is the call's (an app's own scope with a RequestId of its choosing is passed on as it is);
-/// TraceId and SpanId are left out where the framework's Activity scope writes the current Activity's.
+/// hosting opens its scope); hosting's scope of another request, around the current one (a SignalR connection's
+/// request around each hub invocation, an HTTP request around a message handled inside it), is shown without its
+/// RequestId, so that the event's one RequestId is the current one's (an app's own scope with a RequestId of its
+/// choosing is passed on as it is); TraceId and SpanId are left out where the framework's Activity scope writes the
+/// current Activity's.
 /// </para>
 /// </remarks>
 internal sealed class RequestScopeProvider : IExternalScopeProvider
 {
     [ThreadStatic]
     private static bool t_frameworkHasRequestId;
+
+    private static volatile Type? s_hostingScopeType;
 
     private readonly IExternalScopeProvider _framework;
     private readonly bool _enabled;
@@ -53,8 +56,7 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
         }
 
         t_frameworkHasRequestId = false;
-        var enclosing = (RequestContext.User.Get() as SourceUser)?.EnclosingRequestId;
-        _framework.ForEachScope(Observer<TState>.Callback, (callback, state, requestId, enclosing));
+        _framework.ForEachScope(Observer<TState>.Callback, (callback, state, requestId));
         var withRequestId = !t_frameworkHasRequestId;
         var trace = RequestContext.Trace.Get();
         var traceForScope = _frameworkWritesTraceIds && Activity.Current is not null ? null : trace;
@@ -97,10 +99,11 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
     }
 
     /// <summary>
-    /// Whether a scope carries a RequestId: none, the request's own, the enclosing request's (see
-    /// <see cref="SourceUser.EnclosingRequestId"/>), or another one (an app's own scope, passed on as it is).
+    /// Whether a scope carries a RequestId: none, the request's own, or, in ASP.NET Core hosting's own scope, another
+    /// request's (a SignalR connection's request around its hub invocations, an HTTP request around a message handled
+    /// inside it). An app's own scope is passed on as it is, whatever RequestId it carries.
     /// </summary>
-    private static RequestIdInScope RequestIdIn(object? scope, string requestId, string? enclosingRequestId)
+    private static RequestIdInScope RequestIdIn(object? scope, string requestId)
     {
         if (scope is not IReadOnlyList<KeyValuePair<string, object?>> items)
         {
@@ -112,26 +115,41 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
             var item = items[i];
             if (string.Equals(item.Key, "RequestId", StringComparison.Ordinal))
             {
-                if (item.Value is not string value)
-                {
-                    return RequestIdInScope.Other;
-                }
-
-                return string.Equals(value, requestId, StringComparison.Ordinal) ? RequestIdInScope.Same
-                    : enclosingRequestId is not null && string.Equals(value, enclosingRequestId, StringComparison.Ordinal) ? RequestIdInScope.Enclosing
-                    : RequestIdInScope.Other;
+                return item.Value is string value && string.Equals(value, requestId, StringComparison.Ordinal) ? RequestIdInScope.Same
+                    : IsHostingScope(scope) ? RequestIdInScope.EnclosingRequest
+                    : RequestIdInScope.None;
             }
         }
 
         return RequestIdInScope.None;
     }
 
+    /// <summary>
+    /// Whether the scope is the one ASP.NET Core's hosting opens for each request (<c>RequestPath</c>, <c>RequestId</c>).
+    /// This package does not reference ASP.NET Core: the type is recognised by its name once, then by reference.
+    /// </summary>
+    private static bool IsHostingScope(object scope)
+    {
+        var type = scope.GetType();
+        if (ReferenceEquals(type, s_hostingScopeType))
+        {
+            return true;
+        }
+
+        if (type.Name == "HostingLogScope" && type.Namespace == "Microsoft.AspNetCore.Hosting")
+        {
+            s_hostingScopeType = type;
+            return true;
+        }
+
+        return false;
+    }
+
     private enum RequestIdInScope
     {
         None,
         Same,
-        Enclosing,
-        Other,
+        EnclosingRequest,
     }
 
     private static IExternalScopeProvider FrameworkScopeProvider(ActivityTrackingOptions tracking)
@@ -180,18 +198,18 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
     /// </summary>
     private static class Observer<TState>
     {
-        public static readonly Action<object?, (Action<object?, TState> Callback, TState State, string RequestId, string? Enclosing)> Callback =
+        public static readonly Action<object?, (Action<object?, TState> Callback, TState State, string RequestId)> Callback =
             static (scope, walk) =>
             {
-                switch (RequestIdIn(scope, walk.RequestId, walk.Enclosing))
+                switch (RequestIdIn(scope, walk.RequestId))
                 {
                     case RequestIdInScope.Same:
                         t_frameworkHasRequestId = true;
                         break;
-                    case RequestIdInScope.Enclosing:
-                        // The enclosing request's scope (hosting's, of a SignalR connection's request, around its hub
-                        // invocations): the event's RequestId is the invocation's, so that scope is passed on without
-                        // the enclosing request's id, which the invocation's scope names ConnectionRequestId.
+                    case RequestIdInScope.EnclosingRequest:
+                        // Hosting's scope of an enclosing request (a SignalR connection's request around its hub
+                        // invocations): the event's RequestId is the current call's, so that scope is passed on without
+                        // the enclosing request's id (a hub invocation's scope names it ConnectionRequestId).
                         scope = WithoutRequestId.Of(scope!);
                         break;
                 }

@@ -83,8 +83,7 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
         }
 
         var resolved = resolver.Resolve(source, s_header, remoteAddress, newTrace ? trace.TraceId : null, canReject: true);
-        var enclosing = RequestContext.RequestId.Get();
-        var user = new SourceUser(source, Settings, string.Equals(enclosing, resolved.RequestId, StringComparison.Ordinal) ? null : enclosing);
+        var user = new SourceUser(source, Settings);
         if (resolved.ClientRequestId is null && !RequestContext.ClientRequestId.TryGet(out _))
         {
             // The common case: no client id to keep, and none inherited to clear. One variable fewer to write.

@@ -13,7 +13,7 @@ namespace ContextMiddleware.AspNetCore.Internal.User;
 /// An anonymous call's <see cref="Principal"/> is an empty principal made for this call alone, never a shared one: a
 /// claim added to it is seen by this call only, and by this call until it is authenticated.
 /// </remarks>
-internal sealed class SourceUser(IncomingCallSource source, RequestContextSettings settings, string? enclosingRequestId = null) : ICurrentUser
+internal sealed class SourceUser(IncomingCallSource source, RequestContextSettings settings) : ICurrentUser
 {
     // The principal last seen, what it makes of the user, and, for a call nobody authenticated, the empty principal of
     // the call's own that Principal returns (one object, so a request pays one field for all of it).
@@ -21,12 +21,6 @@ internal sealed class SourceUser(IncomingCallSource source, RequestContextSettin
 
     /// <summary>The call this user reads its principal from.</summary>
     public IncomingCallSource Source => source;
-
-    /// <summary>
-    /// The request id that was current where the call began, when it is another request's (a SignalR connection's
-    /// request, around its hub invocations); <see langword="null"/> for a call begun outside any request.
-    /// </summary>
-    public string? EnclosingRequestId => enclosingRequestId;
 
     public ClaimsPrincipal Principal
     {
