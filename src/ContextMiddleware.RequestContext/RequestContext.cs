@@ -31,4 +31,10 @@ public static class RequestContext
 
     /// <summary>Gets the variable holding the current user; an anonymous user by default, never null.</summary>
     public static ContextVar<ICurrentUser> User { get; } = new("User", AnonymousUser.Instance);
+
+    /// <summary>
+    /// Gets the current request's properties: set one anywhere in the request's call chain, and every event the request
+    /// writes afterwards carries it (see <see cref="RequestProperties"/>).
+    /// </summary>
+    public static RequestProperties Properties { get; } = new();
 }

@@ -127,4 +127,10 @@ public sealed class RequestContextOptions
     /// </summary>
     /// <value>Default: empty, meaning every host.</value>
     public IList<string> PropagationAllowedHosts { get; set; } = [];
+
+    /// <summary>
+    /// Gets the limits of <see cref="RequestContext.Properties"/>: how many properties a request may carry and how
+    /// long a value may be (configuration: <c>RequestContext:Properties</c>).
+    /// </summary>
+    public RequestPropertiesOptions Properties { get; } = new();
 }

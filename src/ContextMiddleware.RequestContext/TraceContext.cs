@@ -102,6 +102,24 @@ public sealed class TraceContext(string traceId, string spanId, string? parentSp
 
     private KeyValuePair<object, object>[] _states = [];
 
+    /// <summary>What is kept under <paramref name="key"/>, or <see langword="null"/>; never makes it.</summary>
+    internal TState? TryGetState<TState>(object key)
+        where TState : class
+    {
+        foreach (var state in Volatile.Read(ref _states))
+        {
+            if (ReferenceEquals(state.Key, key) && state.Value is TState found)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The settings of the call this trace belongs to (the limits of its properties); set when the call began.</summary>
+    internal Internal.Options.RequestContextSettings? Settings { get; set; }
+
     /// <summary>The same trace, flags and tracestate, with another span (an outgoing call's) as the current one.</summary>
     internal TraceContext WithSpanId(string spanId) => new(TraceId, spanId, SpanId, Flags, TraceState);
 

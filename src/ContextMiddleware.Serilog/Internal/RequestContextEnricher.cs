@@ -63,6 +63,23 @@ internal sealed class RequestContextEnricher : ILogEventEnricher
             logEvent.AddPropertyIfAbsent(property);
         }
 
+        // The request's properties: the same list while none is set, so their log properties are made once per change.
+        var values = RequestContext.Properties.GetAll();
+        if (values.Count != 0)
+        {
+            var properties = request.Properties;
+            if (properties is null || !ReferenceEquals(properties.Values, values))
+            {
+                properties = new RequestPropertyList(values, [.. values.Select(static item => new LogEventProperty(item.Key, new ScalarValue(item.Value)))]);
+                request.Properties = properties;
+            }
+
+            foreach (var property in properties.Properties)
+            {
+                logEvent.AddOrUpdateProperty(property);
+            }
+        }
+
         if (_userId is null && _userName is null)
         {
             return;
@@ -163,7 +180,18 @@ internal sealed class RequestContextEnricher : ILogEventEnricher
             get => Volatile.Read(ref _user);
             set => Volatile.Write(ref _user, value);
         }
+
+        public RequestPropertyList? Properties
+        {
+            get => Volatile.Read(ref _properties);
+            set => Volatile.Write(ref _properties, value);
+        }
+
+        private RequestPropertyList? _properties;
     }
+
+    /// <summary>The log properties made of one version of the request's properties (compared by reference).</summary>
+    private sealed record RequestPropertyList(IReadOnlyList<KeyValuePair<string, object?>> Values, LogEventProperty[] Properties);
 
     /// <summary>The user properties for one user id and name (the user's own strings, compared by reference).</summary>
     private sealed record UserProperties(string? IdValue, string? NameValue, LogEventProperty? Id, LogEventProperty? Name);

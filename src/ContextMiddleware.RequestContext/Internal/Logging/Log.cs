@@ -49,6 +49,11 @@ internal static partial class Log
         EventName = "TrustPolicyFailed")]
     public static partial void TrustPolicyFailed(ILogger logger, IncomingValue value, Exception exception);
 
+    [LoggerMessage(25, LogLevel.Warning,
+        "A request property was dropped: {Reason}. Later drops of this kind in the request are not logged.",
+        EventName = "RequestPropertyDropped")]
+    public static partial void RequestPropertyDropped(ILogger logger, string reason);
+
     [LoggerMessage(20, LogLevel.Error, "A queued background work item failed.", EventName = "BackgroundWorkFailed")]
     public static partial void BackgroundWorkFailed(ILogger logger, Exception exception);
 

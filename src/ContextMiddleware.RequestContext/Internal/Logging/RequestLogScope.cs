@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Globalization;
+using ContextMiddleware.AspNetCore.Internal.Properties;
 
 namespace ContextMiddleware.AspNetCore.Internal.Logging;
 
@@ -14,9 +15,14 @@ internal sealed class RequestLogScope : IReadOnlyList<KeyValuePair<string, objec
     private string? _text;
 
     public RequestLogScope(
-        string? requestId, string? userId, string? userName, TraceContext? trace, IReadOnlyList<KeyValuePair<string, string>>? call = null)
+        string? requestId,
+        string? userId,
+        string? userName,
+        TraceContext? trace,
+        IReadOnlyList<KeyValuePair<string, string>>? call = null,
+        PropertySnapshot? properties = null)
     {
-        var items = new List<KeyValuePair<string, object?>>(5 + (call?.Count ?? 0));
+        var items = new List<KeyValuePair<string, object?>>(5 + (call?.Count ?? 0) + (properties?.Items.Length ?? 0));
         Add(items, "RequestId", requestId);
         Add(items, "UserId", userId);
         Add(items, "UserName", userName);
@@ -28,6 +34,11 @@ internal sealed class RequestLogScope : IReadOnlyList<KeyValuePair<string, objec
             {
                 Add(items, call[i].Key, call[i].Value);
             }
+        }
+
+        if (properties is not null)
+        {
+            items.AddRange(properties.Items);
         }
 
         _items = [.. items];
@@ -57,7 +68,8 @@ internal sealed class RequestLogScope : IReadOnlyList<KeyValuePair<string, objec
 /// The scopes made for one request and one user (kept with the request's <see cref="TraceContext"/>), in the four shapes
 /// an event can need: with or without RequestId, with or without the trace ids.
 /// </summary>
-internal sealed class RequestLogScopes(string requestId, string? userId, string? userName, IReadOnlyList<KeyValuePair<string, string>>? call)
+internal sealed class RequestLogScopes(
+    string requestId, string? userId, string? userName, IReadOnlyList<KeyValuePair<string, string>>? call, PropertySnapshot properties)
 {
     private readonly RequestLogScope?[] _shapes = new RequestLogScope?[4];
 
@@ -67,9 +79,12 @@ internal sealed class RequestLogScopes(string requestId, string? userId, string?
 
     public string? UserName { get; } = userName;
 
-    public bool IsFor(string requestId, string? userId, string? userName, IReadOnlyList<KeyValuePair<string, string>>? call) =>
+    public bool IsFor(string requestId, string? userId, string? userName, IReadOnlyList<KeyValuePair<string, string>>? call, PropertySnapshot properties) =>
         ReferenceEquals(RequestId, requestId) && string.Equals(UserId, userId, StringComparison.Ordinal) &&
-        string.Equals(UserName, userName, StringComparison.Ordinal) && ReferenceEquals(call, Call);
+        string.Equals(UserName, userName, StringComparison.Ordinal) && ReferenceEquals(call, Call) && ReferenceEquals(properties, Properties);
+
+    /// <summary>The request's properties the scopes were made with (compared by reference: each change is a new snapshot).</summary>
+    public PropertySnapshot Properties { get; } = properties;
 
     /// <summary>The call's own log values, compared by reference (each call has its own list).</summary>
     public IReadOnlyList<KeyValuePair<string, string>>? Call { get; } = call;
@@ -77,6 +92,6 @@ internal sealed class RequestLogScopes(string requestId, string? userId, string?
     public RequestLogScope Get(bool withRequestId, TraceContext? trace)
     {
         var index = (withRequestId ? 1 : 0) | (trace is null ? 0 : 2);
-        return Volatile.Read(ref _shapes[index]) ?? (_shapes[index] = new RequestLogScope(withRequestId ? RequestId : null, UserId, UserName, trace, Call));
+        return Volatile.Read(ref _shapes[index]) ?? (_shapes[index] = new RequestLogScope(withRequestId ? RequestId : null, UserId, UserName, trace, Call, Properties));
     }
 }

@@ -85,13 +85,15 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
             return new RequestLogScope(withRequestId ? requestId : null, userId, userName, traceForScope, call);
         }
 
+        var properties = RequestProperties.Current;
+
         // The request's scopes are kept as this provider's state of its TraceContext; a user that changed (authentication
         // ran after the first event) gets scopes of its own, which replace the kept ones.
         var kept = trace.GetOrAddState(this, static (_, _) => new RequestLogScopesHolder(), 0);
         var scopes = Volatile.Read(ref kept.Current);
-        if (scopes is null || !scopes.IsFor(requestId, userId, userName, call))
+        if (scopes is null || !scopes.IsFor(requestId, userId, userName, call, properties))
         {
-            scopes = new RequestLogScopes(requestId, userId, userName, call);
+            scopes = new RequestLogScopes(requestId, userId, userName, call, properties);
             Volatile.Write(ref kept.Current, scopes);
         }
 

@@ -75,6 +75,8 @@ internal sealed class RequestContextSettings : IDisposable
         UserIdClaimTypes = options.UserIdClaimTypes.Count == 0 ? DefaultUserIdClaimTypes : [.. options.UserIdClaimTypes];
         UserNameClaimTypes = options.UserNameClaimTypes.Count == 0 ? DefaultUserNameClaimTypes : [.. options.UserNameClaimTypes];
         OutgoingRequestIdHeader = options.OutgoingRequestIdHeader;
+        MaxProperties = options.Properties.MaxCount;
+        MaxPropertyLength = options.Properties.MaxValueLength;
         _networks = TrustedNetworks.FromValid(options.TrustedNetworks);
         _destinations = DestinationPolicy.FromValid(options.PropagationAllowedHosts);
         _everHadAllowList = options.PropagationAllowedHosts.Count != 0;
@@ -82,6 +84,15 @@ internal sealed class RequestContextSettings : IDisposable
     }
 
     public string[] RequestIdHeaders { get; }
+
+    /// <summary>How many request properties one request may carry.</summary>
+    public int MaxProperties { get; } = 32;
+
+    /// <summary>The longest request property value, in characters.</summary>
+    public int MaxPropertyLength { get; } = 1024;
+
+    /// <summary>The logger of the settings' own records, for the records of request properties too.</summary>
+    public ILogger? Logger => _logger;
 
     public int MaxRequestIdLength { get; }
 

@@ -43,6 +43,7 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
         var trace = IncomingTrace.Read(carrier, getter, resolver.TrustsTraceContext(null, ref trustFailure), out var newTrace);
         var resolved = resolver.Resolve(carrier, getter, null, newTrace ? trace.TraceId : null, canReject: false);
 
+        trace.Settings = Settings;
         var context = new Context();
         context.Run(() =>
         {
@@ -83,6 +84,7 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
         }
 
         var resolved = resolver.Resolve(source, s_header, remoteAddress, newTrace ? trace.TraceId : null, canReject: true);
+        trace.Settings = Settings;
         var user = new SourceUser(source, Settings);
         if (resolved.ClientRequestId is null && !RequestContext.ClientRequestId.TryGet(out _))
         {

@@ -91,7 +91,9 @@ internal static class ContextActivities
 
         if (consumer && activity.IdFormat == ActivityIdFormat.W3C)
         {
-            RequestContext.Trace.Set(TraceContext.FromActivity(activity));
+            var own = TraceContext.FromActivity(activity);
+            own.Settings = trace.Settings;
+            RequestContext.Trace.Set(own);
         }
 
         return activity;
