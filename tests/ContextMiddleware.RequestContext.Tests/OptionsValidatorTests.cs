@@ -21,4 +21,24 @@ public class OptionsValidatorTests
         Assert.Equal(valid, result.Succeeded);
     }
 
+    [Theory]
+    [InlineData(32, 1024, true)]
+    [InlineData(0, 1, true)]
+    [InlineData(-1, 1024, false)]
+    [InlineData(32, 0, false)]
+    [InlineData(5000, 1024, false)]
+    public void Property_limits_are_validated_naming_the_setting(int maxCount, int maxValueLength, bool valid)
+    {
+        var options = new RequestContextOptions();
+        options.Properties.MaxCount = maxCount;
+        options.Properties.MaxValueLength = maxValueLength;
+
+        var result = new RequestContextOptionsValidator().Validate(null, options);
+
+        Assert.Equal(valid, result.Succeeded);
+        if (!valid)
+        {
+            Assert.Contains("RequestContext:Properties:", result.FailureMessage, StringComparison.Ordinal);
+        }
+    }
 }

@@ -37,6 +37,16 @@ internal sealed class RequestContextOptionsValidator : IValidateOptions<RequestC
             failures.Add($"{prefix}:MaxRequestIdLength must be between 1 and 1024; it is {options.MaxRequestIdLength}.");
         }
 
+        if (options.Properties.MaxCount is < 0 or > 1024)
+        {
+            failures.Add($"{prefix}:Properties:MaxCount must be between 0 and 1024; it is {options.Properties.MaxCount}.");
+        }
+
+        if (options.Properties.MaxValueLength is < 1 or > 65536)
+        {
+            failures.Add($"{prefix}:Properties:MaxValueLength must be between 1 and 65536; it is {options.Properties.MaxValueLength}.");
+        }
+
         if (!Enum.IsDefined(options.IncomingRequestIds))
         {
             failures.Add($"{prefix}:IncomingRequestIds must be Trust, Ignore or TrustedNetworks.");
