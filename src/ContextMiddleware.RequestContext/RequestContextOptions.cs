@@ -129,6 +129,14 @@ public sealed class RequestContextOptions
     public IList<string> PropagationAllowedHosts { get; set; } = [];
 
     /// <summary>
+    /// Gets or sets what the request's server span is tagged with: the request id (<c>request.id</c>) by default; the
+    /// user id (<c>user.id</c>) and the request's properties only when the app opts in, because they can be personal
+    /// data. Configuration: <c>"SpanTags": "RequestId, UserId, Properties"</c>.
+    /// </summary>
+    /// <value>Default: <see cref="RequestContextSpanTags.RequestId"/>.</value>
+    public RequestContextSpanTags SpanTags { get; set; } = RequestContextSpanTags.RequestId;
+
+    /// <summary>
     /// Gets the limits of <see cref="RequestContext.Properties"/>: how many properties a request may carry and how
     /// long a value may be (configuration: <c>RequestContext:Properties</c>).
     /// </summary>

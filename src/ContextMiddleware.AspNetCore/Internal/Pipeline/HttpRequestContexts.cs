@@ -93,6 +93,11 @@ internal sealed class HttpRequestContexts(
         var incoming = propagator.BeginCall(call, activity);
 
         _traceHeaders!.Log(traceHeaders);
+        if (activity is { IsAllDataRequested: true } && (settings.SpanTags & RequestContextSpanTags.RequestId) != 0)
+        {
+            activity.SetTag("request.id", incoming.RequestId);
+        }
+
         call.Rejection = incoming.Rejection;
         context.TraceIdentifier = incoming.RequestId;
         if (settings.WritesResponseHeaders)
@@ -101,6 +106,32 @@ internal sealed class HttpRequestContexts(
         }
 
         return call;
+    }
+
+    /// <summary>
+    /// Tags the request's span with what the app opted in to, as it is when the request ends: the user id and the
+    /// request's properties.
+    /// </summary>
+    public void TagEnd(Activity? activity)
+    {
+        var tags = settings.SpanTags;
+        if (activity is not { IsAllDataRequested: true } || (tags & (RequestContextSpanTags.UserId | RequestContextSpanTags.Properties)) == 0)
+        {
+            return;
+        }
+
+        if ((tags & RequestContextSpanTags.UserId) != 0 && RequestContext.User.Get().Id is { } userId)
+        {
+            activity.SetTag("user.id", userId);
+        }
+
+        if ((tags & RequestContextSpanTags.Properties) != 0)
+        {
+            foreach (var (name, value) in RequestContext.Properties.GetAll())
+            {
+                activity.SetTag("request.property." + name, value);
+            }
+        }
     }
 
     public void OnNext(KeyValuePair<string, object?> value)
@@ -112,8 +143,14 @@ internal sealed class HttpRequestContexts(
 
         if (string.Equals(value.Key, StopEvent, StringComparison.Ordinal))
         {
-            // Still in the request's flow: hosting has written its last record for the request.
-            HttpCall.Of(context)?.End();
+            // Still in the request's flow: hosting has written its last record for the request, and its Activity is
+            // not stopped yet (listeners see the tags when it is).
+            if (HttpCall.Of(context) is { } call)
+            {
+                TagEnd(Activity.Current);
+                call.End();
+            }
+
             return;
         }
 

@@ -16,6 +16,9 @@ internal sealed class HttpSettings(IOptions<RequestContextOptions> options)
 
     public bool AddRequestIdToProblemDetails => _options.AddRequestIdToProblemDetails;
 
+    /// <summary>What the request's span is tagged with.</summary>
+    public RequestContextSpanTags SpanTags { get; } = options.Value.SpanTags;
+
     /// <summary>Whether responses get headers from the request's context.</summary>
     public bool WritesResponseHeaders => ResponseHeader is not null || TraceResponse;
 }

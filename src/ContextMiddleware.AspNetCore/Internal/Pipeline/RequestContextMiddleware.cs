@@ -72,6 +72,7 @@ internal sealed class RequestContextMiddleware(
                 contexts.HeaderWriter.Write(context);
             }
 
+            contexts.TagEnd(startedActivity ?? Activity.Current);
             call.End();
             startedActivity?.Stop();
         }
