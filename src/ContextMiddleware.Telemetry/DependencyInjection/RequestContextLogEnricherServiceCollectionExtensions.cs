@@ -27,7 +27,9 @@ public static class RequestContextLogEnricherServiceCollectionExtensions
         services.AddRequestContextCore();
         if (!services.Any(static descriptor => descriptor.ServiceType == typeof(RequestContextLogEnricher)))
         {
+            services.TryAddSingleton<EnricherUse>();
             services.TryAddSingleton<RequestContextLogEnricher>();
+            services.AddHostedService<EnrichmentCheck>();
             services.AddSingleton<ILogEnricher>(static provider => provider.GetRequiredService<RequestContextLogEnricher>());
 
             // The records carry the values as tags now: the request scope would repeat them, unredacted.

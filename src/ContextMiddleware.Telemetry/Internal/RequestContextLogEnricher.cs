@@ -17,8 +17,9 @@ internal sealed class RequestContextLogEnricher : ILogEnricher
     private readonly Redactor? _userNameRedactor;
     private readonly object _key = new();
 
-    public RequestContextLogEnricher(IOptions<RequestContextLogEnricherOptions> options, IRedactorProvider? redactors = null)
+    public RequestContextLogEnricher(IOptions<RequestContextLogEnricherOptions> options, EnricherUse use, IRedactorProvider? redactors = null)
     {
+        use.Taken = true;
         _options = options.Value;
         _userIdRedactor = redactors?.GetRedactor(_options.UserIdClassification);
         _userNameRedactor = redactors?.GetRedactor(_options.UserNameClassification);
