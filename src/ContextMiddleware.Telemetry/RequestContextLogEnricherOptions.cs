@@ -36,7 +36,30 @@ public sealed class RequestContextLogEnricherOptions
     {
         ArgumentNullException.ThrowIfNull(variable);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        Variables.Add((name, () => variable.TryGet(out var value) ? value : null));
+        Variables.Add((name, () => variable.TryGet(out var value) ? Fixed(value) : null));
         return this;
+    }
+
+    /// <summary>
+    /// The value as written: an immutable scalar as it is, anything else as its invariant text now, so that an exporter
+    /// reading the record later (a batch) sees the value it had when the record was written.
+    /// </summary>
+    private static object? Fixed(object? value)
+    {
+        try
+        {
+            return value switch
+            {
+                null or string or bool or char or byte or sbyte or short or ushort or int or uint or long or ulong or float or double
+                    or decimal or Guid or DateTime or DateTimeOffset or TimeSpan or DateOnly or TimeOnly => value,
+                Enum e => e.ToString(),
+                IFormattable formattable => formattable.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+                _ => value.ToString(),
+            };
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            return null; // a value that cannot be made into text is left out, never a failed log call
+        }
     }
 }

@@ -74,9 +74,10 @@ internal sealed class RequestContextEnricher : ILogEventEnricher
                 request.Properties = properties;
             }
 
+            // The event's own values win (its message's, the completion event's StatusCode), as LogContext's do.
             foreach (var property in properties.Properties)
             {
-                logEvent.AddOrUpdateProperty(property);
+                logEvent.AddPropertyIfAbsent(property);
             }
         }
 

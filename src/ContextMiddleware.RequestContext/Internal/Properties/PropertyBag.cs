@@ -29,12 +29,22 @@ internal sealed class PropertyBag(RequestContextSettings? settings)
             return Refuse(PropertyProblem.InvalidName);
         }
 
-        var stored = Normalize(value);
+        object? stored;
+        try
+        {
+            stored = Normalize(value);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            return Refuse(PropertyProblem.Unformattable);
+        }
+
         if (stored is string text && text.Length > MaxLength)
         {
             return Refuse(PropertyProblem.TooLong);
         }
 
+        var tooMany = false;
         lock (_lock)
         {
             var items = _snapshot.Items;
@@ -49,16 +59,23 @@ internal sealed class PropertyBag(RequestContextSettings? settings)
             {
                 if (items.Length >= MaxCount)
                 {
-                    return Refuse(PropertyProblem.TooMany);
+                    tooMany = true;
+                    next = items;
                 }
-
-                next = [.. items, new(name, stored)];
+                else
+                {
+                    next = [.. items, new(name, stored)];
+                }
             }
 
-            Volatile.Write(ref _snapshot, new PropertySnapshot(next));
+            if (!tooMany)
+            {
+                Volatile.Write(ref _snapshot, new PropertySnapshot(next));
+            }
         }
 
-        return true;
+        // Logged outside the lock: a slow sink must not hold up the request's other writers.
+        return !tooMany || Refuse(PropertyProblem.TooMany);
     }
 
     public bool Remove(string name)
@@ -103,15 +120,16 @@ internal sealed class PropertyBag(RequestContextSettings? settings)
 
     /// <summary>
     /// What is kept of a value: immutable scalars as they are (so a logger reading the event later sees the value as it
-    /// was set), anything else as its invariant text.
+    /// was set), anything else as its invariant text. The one rule for values the suite writes into logs for the app
+    /// (request properties, the log enricher's ContextVars).
     /// </summary>
-    private static object? Normalize(object? value) => value switch
+    public static object? Normalize(object? value) => value switch
     {
         null or string or bool or char or byte or sbyte or short or ushort or int or uint or long or ulong or float or double
             or decimal or Guid or DateTime or DateTimeOffset or TimeSpan or DateOnly or TimeOnly => value,
         Enum e => e.ToString(),
-        IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString(),
+        IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture) ?? throw new FormatException(),
+        _ => value.ToString() ?? throw new FormatException(),
     };
 
     /// <summary>Drops a property, logging once per request and problem why (the limit, never the name or the value).</summary>
@@ -130,6 +148,7 @@ internal sealed class PropertyBag(RequestContextSettings? settings)
             {
                 PropertyProblem.TooMany => $"the request already carries {MaxCount} properties (RequestContext:Properties:MaxCount)",
                 PropertyProblem.TooLong => $"its value is longer than {MaxLength} characters (RequestContext:Properties:MaxValueLength)",
+                PropertyProblem.Unformattable => "its value could not be made into text (its ToString threw or returned null)",
                 _ => $"its name is not {PropertyNames.Rule}",
             };
             Log.RequestPropertyDropped(logger, reason);
@@ -154,6 +173,7 @@ internal enum PropertyProblem
     InvalidName = 1,
     TooLong = 2,
     TooMany = 4,
+    Unformattable = 8,
 }
 
 /// <summary>The rule for property names: safe as a log property in every pipeline, and none of the suite's own.</summary>
