@@ -23,7 +23,8 @@ namespace ContextMiddleware.AspNetCore;
 /// invariant text otherwise, so a logger that reads the event later sees the value as it was set.
 /// </para>
 /// <para>Outside a request (no <see cref="RequestContext.Trace"/>) there is nowhere to keep a property: <see cref="Set"/>
-/// does nothing and returns <see langword="false"/>.</para>
+/// does nothing and returns <see langword="false"/>. A <see cref="TraceContext"/> the app makes and sets itself keeps
+/// properties with the default limits and logs no Warning.</para>
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage(
     "Performance", "CA1822:Mark members as static", Justification = "The API is RequestContext.Properties.Set(...): an accessor of the current request's properties, like a ContextVar.")]

@@ -72,6 +72,15 @@ public sealed class ContextHub(ILogger<ContextHub> logger, LifetimeRecorder life
 
     public string Plain(string value) => value;
 
+    /// <summary>Sets a request property from a child task, logs, and returns what the invocation sees.</summary>
+    public async Task<string?> Property(string tag)
+    {
+        var before = RequestContext.Properties.TryGet("tag", out var seen) ? seen?.ToString() : null;
+        await Task.Run(() => RequestContext.Properties.Set("tag", tag));
+        logger.LogInformation("Property {Tag}", tag);
+        return before;
+    }
+
     /// <summary>Queues background work that logs after the invocation returned.</summary>
     public async Task<Observed> Queue(string tag)
     {

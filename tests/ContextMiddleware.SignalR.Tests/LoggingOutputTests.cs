@@ -55,6 +55,13 @@ public sealed class LoggingOutputTests
             Assert.Equal("Count", Property(e, "HubMethod"));
         });
 
+        // Request properties are the invocation's: set in one, on its events, not seen by the next.
+        Assert.Null(await connection.InvokeAsync<string?>("Property", "first"));
+        Assert.Null(await connection.InvokeAsync<string?>("Property", "second"));
+        var propertyEvents = output.Events().Where(e => Property(e, "@mt") == "Property {Tag}").ToList();
+        Assert.Equal(2, propertyEvents.Count);
+        Assert.All(propertyEvents, e => Assert.Equal(Property(e, "Tag"), Property(e, "tag")));
+
         // A text template's {TraceId} (Serilog's own, from Activity.Current) is the invocation's, never empty.
         var lines = text.ToString().Split('\n').Where(line => line.EndsWith("Echo \"serilog\"", StringComparison.Ordinal) || line.Contains("Echo serilog", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(lines);
