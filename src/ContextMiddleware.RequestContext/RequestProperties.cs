@@ -17,7 +17,8 @@ namespace ContextMiddleware.AspNetCore;
 /// Safe by construction: names follow a rule (1 to 64 characters of letters, digits, <c>_</c>, <c>.</c> and <c>-</c>,
 /// starting with a letter or <c>_</c>; not RequestId, TraceId, SpanId, UserId, UserName or another of the suite's own),
 /// a request carries at most <see cref="RequestPropertiesOptions.MaxCount"/> properties and a value at most
-/// <see cref="RequestPropertiesOptions.MaxValueLength"/> characters. A property over a limit is dropped (never cut) and
+/// <see cref="RequestPropertiesOptions.MaxValueLength"/> characters. A property over a limit, or whose value cannot be
+/// made into text (its <c>ToString</c> throws), is dropped (never cut) and
 /// the first drop of each kind in a request is logged once, as a Warning naming the limit, never the name or the value.
 /// A value is kept as it is when it is an immutable scalar (string, number, bool, Guid, dates and times), and as its
 /// invariant text otherwise, so a logger that reads the event later sees the value as it was set.
