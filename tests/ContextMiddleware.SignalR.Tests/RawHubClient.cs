@@ -39,6 +39,20 @@ public sealed class RawHubClient : IAsyncDisposable
     /// <summary>Invokes <paramref name="target"/> with <paramref name="headers"/>, and returns its completion message.</summary>
     public async Task<JsonObject> InvokeAsync(string target, object?[] arguments, IReadOnlyDictionary<string, string>? headers = null)
     {
+        var id = await SendAsync(target, arguments, headers);
+        while (true)
+        {
+            var received = await ReceiveAsync();
+            if ((int?)received["type"] == 3 && (string?)received["invocationId"] == id)
+            {
+                return received;
+            }
+        }
+    }
+
+    /// <summary>Sends an invocation without waiting for it; returns its invocation id.</summary>
+    public async Task<string> SendAsync(string target, object?[] arguments, IReadOnlyDictionary<string, string>? headers = null)
+    {
         var id = Interlocked.Increment(ref _invocationId).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var message = new JsonObject
         {
@@ -53,14 +67,23 @@ public sealed class RawHubClient : IAsyncDisposable
         }
 
         await SendAsync(message.ToJsonString());
-        while (true)
+        return id;
+    }
+
+    /// <summary>Reads until <paramref name="count"/> completions came, in whatever order; by invocation id.</summary>
+    public async Task<Dictionary<string, JsonObject>> ReceiveCompletionsAsync(int count)
+    {
+        var completions = new Dictionary<string, JsonObject>();
+        while (completions.Count < count)
         {
-            var received = await ReceiveAsync();
-            if ((int?)received["type"] == 3 && (string?)received["invocationId"] == id)
+            var message = await ReceiveAsync();
+            if ((int?)message["type"] == 3)
             {
-                return received;
+                completions[(string)message["invocationId"]!] = message;
             }
         }
+
+        return completions;
     }
 
     private async Task SendAsync(string json)

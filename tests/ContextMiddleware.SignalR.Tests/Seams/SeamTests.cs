@@ -1,12 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Net.WebSockets;
 using System.Reflection;
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using ContextMiddleware.AspNetCore;
 using ContextMiddleware.Testing;
 using Microsoft.AspNetCore.Http.Connections;
@@ -195,7 +192,7 @@ public sealed class SignalRSeamTests
     public async Task parallel_invocations_with_and_without_headers_do_not_cross()
     {
         await using var app = await StartAsync();
-        await using var client = await PipelinedClient.ConnectAsync(app.BaseAddress, "/probe");
+        await using var client = await RawHubClient.ConnectAsync(app.BaseAddress, "/probe");
 
         var ids = new List<(string Id, string? Expected)>();
         for (var i = 0; i < 40; i++)
@@ -474,7 +471,7 @@ public sealed class SignalRSeamTests
 
         var logged = Assert.Single(console.Events, e => e.GetProperty("Message").GetString() == "inside user scope");
         var text = logged.ToString();
-                Assert.Contains("payments-77", text, StringComparison.Ordinal);
+        Assert.Contains("payments-77", text, StringComparison.Ordinal);
         Assert.Contains("Calling payments", text, StringComparison.Ordinal);
     }
 
@@ -535,83 +532,4 @@ public sealed class SignalRSeamTests
 
     private static object? CallerOf(object source) =>
         source.GetType().GetField("_caller", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(source);
-
-    private static JsonElement ResultOf(JsonObject completion) => Result(completion);
-
-    /// <summary>Sends many invocations without waiting, then collects the completions.</summary>
-    private sealed class PipelinedClient : IAsyncDisposable
-    {
-        private readonly ClientWebSocket _socket = new();
-        private readonly StringBuilder _pending = new();
-        private int _id;
-
-        public static async Task<PipelinedClient> ConnectAsync(Uri baseAddress, string path)
-        {
-            var client = new PipelinedClient();
-            await client._socket.ConnectAsync(new UriBuilder(baseAddress) { Scheme = "ws", Path = path }.Uri, CancellationToken.None);
-            await client.SendRawAsync("""{"protocol":"json","version":1}""");
-            await client.ReceiveAsync();
-            return client;
-        }
-
-        public async Task<string> SendAsync(string target, object?[] arguments, Dictionary<string, string>? headers)
-        {
-            var id = (++_id).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var message = new JsonObject { ["type"] = 1, ["invocationId"] = id, ["target"] = target, ["arguments"] = JsonSerializer.SerializeToNode(arguments) };
-            if (headers is not null)
-            {
-                message["headers"] = JsonSerializer.SerializeToNode(headers);
-            }
-
-            await SendRawAsync(message.ToJsonString());
-            return id;
-        }
-
-        public async Task<Dictionary<string, JsonObject>> ReceiveCompletionsAsync(int count)
-        {
-            var completions = new Dictionary<string, JsonObject>();
-            while (completions.Count < count)
-            {
-                var message = await ReceiveAsync();
-                if ((int?)message["type"] == 3)
-                {
-                    completions[(string)message["invocationId"]!] = message;
-                }
-            }
-
-            return completions;
-        }
-
-        private async Task SendRawAsync(string json) =>
-            await _socket.SendAsync(Encoding.UTF8.GetBytes(json + '\u001e'), WebSocketMessageType.Text, true, CancellationToken.None);
-
-        private async Task<JsonObject> ReceiveAsync()
-        {
-            var buffer = new byte[65536];
-            while (true)
-            {
-                var text = _pending.ToString();
-                var end = text.IndexOf('\u001e', StringComparison.Ordinal);
-                if (end >= 0)
-                {
-                    _pending.Remove(0, end + 1);
-                    return (JsonObject)JsonNode.Parse(text[..end])!;
-                }
-
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                var result = await _socket.ReceiveAsync(buffer, timeout.Token);
-                _pending.Append(Encoding.UTF8.GetString(buffer, 0, result.Count));
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (_socket.State == WebSocketState.Open)
-            {
-                await _socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
-            }
-
-            _socket.Dispose();
-        }
-    }
 }
