@@ -67,12 +67,6 @@ public class EnricherBenchmarks
     [Benchmark]
     public void WithRequestContext() => _requestContext.Information("Order {OrderId} shipped", 42);
 
-    private sealed class NullSink : ILogEventSink
-    {
-        public void Emit(LogEvent logEvent)
-        {
-        }
-    }
 
     /// <summary>
     /// The floor: four properties made once and added to every event. What an event still allocates here is the

@@ -4,7 +4,6 @@ using System.IO.Pipelines;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Reports;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
@@ -12,7 +11,6 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Perfolizer.Metrology;
 
 namespace ContextMiddleware.Benchmarks;
 
@@ -86,7 +84,7 @@ public class HubInvocationBenchmarks
         {
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
-            builder.Logging.AddProvider(new QuietProvider()).SetMinimumLevel(LogLevel.Warning);
+            builder.Logging.AddProvider(new ScopeAwareProvider()).SetMinimumLevel(LogLevel.Warning);
             builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
             var signalR = builder.Services.AddSignalR();
             if (withRequestContext)
@@ -140,7 +138,7 @@ public class HubInvocationBenchmarks
         private InMemoryHub(bool withRequestContext)
         {
             var services = new ServiceCollection();
-            services.AddLogging(logging => logging.AddProvider(new QuietProvider()).SetMinimumLevel(LogLevel.Warning));
+            services.AddLogging(logging => logging.AddProvider(new ScopeAwareProvider()).SetMinimumLevel(LogLevel.Warning));
             var signalR = services.AddSignalR();
             if (withRequestContext)
             {
@@ -214,35 +212,5 @@ public class HubInvocationBenchmarks
     public sealed class EchoHub : Hub
     {
         public string Echo(string value) => value;
-    }
-
-    private sealed class QuietProvider : ILoggerProvider, ISupportExternalScope
-    {
-        public ILogger CreateLogger(string categoryName) => new Logger();
-
-        public void SetScopeProvider(IExternalScopeProvider scopeProvider)
-        {
-        }
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-            }
-        }
-    }
-
-    private sealed class BytesConfig : ManualConfig
-    {
-        public BytesConfig() => SummaryStyle = SummaryStyle.Default.WithSizeUnit(SizeUnit.B);
     }
 }

@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Reports;
 using CorrelationId;
 using CorrelationId.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
@@ -10,7 +9,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Perfolizer.Metrology;
 
 namespace ContextMiddleware.Benchmarks;
 
@@ -300,37 +298,5 @@ public class PipelineBenchmarks
 
             application.DisposeContext(context, exception);
         }
-    }
-
-    /// <summary>A provider that takes part in scopes and writes nothing (it is on at Warning, and nothing warns).</summary>
-    private sealed class ScopeAwareProvider : ILoggerProvider, ISupportExternalScope
-    {
-        public ILogger CreateLogger(string categoryName) => new Logger();
-
-        public void SetScopeProvider(IExternalScopeProvider scopeProvider)
-        {
-        }
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-            }
-        }
-    }
-
-    /// <summary>Allocations in bytes, not rounded to KB: the differences are tens of bytes.</summary>
-    private sealed class BytesConfig : ManualConfig
-    {
-        public BytesConfig() => SummaryStyle = SummaryStyle.Default.WithSizeUnit(SizeUnit.B);
     }
 }

@@ -93,10 +93,4 @@ public class RequestPropertyBenchmarks
         }
     }
 
-    private sealed class NullSink : ILogEventSink
-    {
-        public void Emit(LogEvent logEvent)
-        {
-        }
-    }
 }
