@@ -191,7 +191,7 @@ public class UnhandledExceptionTests
 
         var response = await app.Client.GetAsync("/boom-metric");
         await WaitForRequestFinishedAsync(app);
-        await WaitUntilAsync(() => { lock (errorTypes) { return errorTypes.Count > 0; } });
+        await Wait.UntilAsync(() => { lock (errorTypes) { return errorTypes.Count > 0; } });
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         lock (errorTypes)
@@ -234,7 +234,7 @@ public class UnhandledExceptionTests
 
         var response = await app.Client.SendAsync(request);
         await WaitForRequestFinishedAsync(app);
-        await WaitUntilAsync(() => { lock (stopped) { return stopped.Count > 0; } });
+        await Wait.UntilAsync(() => { lock (stopped) { return stopped.Count > 0; } });
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Activity activity;
@@ -255,15 +255,5 @@ public class UnhandledExceptionTests
         string.Join(" || ", records.Select(r => $"{r.Category}/{r.EventId} RequestId={r.RequestId ?? "null"}"));
 
     private static Task WaitForRequestFinishedAsync(TestApp app) =>
-        WaitUntilAsync(() => app.Logs.Records.Any(r => r.Category == "Microsoft.AspNetCore.Hosting.Diagnostics" && r.EventId.Id == 2));
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out waiting");
-            await Task.Delay(20);
-        }
-    }
+        Wait.UntilAsync(() => app.Logs.Records.Any(r => r.Category == "Microsoft.AspNetCore.Hosting.Diagnostics" && r.EventId.Id == 2));
 }

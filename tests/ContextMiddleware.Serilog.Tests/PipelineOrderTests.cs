@@ -32,7 +32,7 @@ public class PipelineOrderTests
         var response = await app.Client.SendAsync(request);
         response.EnsureSuccessStatusCode();
         var trace = JsonSerializer.Deserialize<string[]>(await response.Content.ReadAsStringAsync())!;
-        await WaitUntilAsync(() => output.Events().Any(IsCompletion));
+        await Wait.UntilAsync(() => output.Events().Any(IsCompletion));
 
         // Assert
         var completion = Assert.Single(output.Events(), IsCompletion);
@@ -52,7 +52,7 @@ public class PipelineOrderTests
         request.Headers.Add("X-Request-ID", "req-serilog-all");
 
         (await app.Client.SendAsync(request)).EnsureSuccessStatusCode();
-        await WaitUntilAsync(() => output.Events().Any(e => Property(e, "EventId") is { } id && id.Contains("\"Id\":2", StringComparison.Ordinal) && Property(e, "SourceContext") == "Microsoft.AspNetCore.Hosting.Diagnostics"));
+        await Wait.UntilAsync(() => output.Events().Any(e => Property(e, "EventId") is { } id && id.Contains("\"Id\":2", StringComparison.Ordinal) && Property(e, "SourceContext") == "Microsoft.AspNetCore.Hosting.Diagnostics"));
 
         // Every event written for the request: the handler's, the request log's, hosting's (RequestPath in scope).
         var events = output.Events().Where(e => Property(e, "RequestPath") == "/orders/6" || Property(e, "Order") == "6").ToList();
@@ -66,16 +66,6 @@ public class PipelineOrderTests
 
     private static bool IsCompletion(JsonElement logEvent) =>
         Property(logEvent, "@mt")?.StartsWith("HTTP {RequestMethod} {RequestPath} responded", StringComparison.Ordinal) == true;
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for the log event");
-            await Task.Delay(20);
-        }
-    }
 
     private static async Task<App> StartAsync(SerilogOutput output)
     {

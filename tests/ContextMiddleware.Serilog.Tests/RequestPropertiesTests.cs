@@ -69,7 +69,7 @@ public sealed class RequestPropertiesTests
         await using var app = await StartAsync(output);
 
         var counts = await Task.WhenAll(Enumerable.Range(0, 100).Select(i => app.Client.GetStringAsync($"/orders/{i}")));
-        await WaitUntil(() => output.Events().Count(e => Property(e, "@mt") == "Job {Order}") == 100);
+        await Wait.UntilAsync(() => output.Events().Count(e => Property(e, "@mt") == "Job {Order}") == 100, seconds: 20);
 
         Assert.All(counts, count => Assert.Equal("3", count));
         var mismatches = new List<string>();
@@ -127,14 +127,5 @@ public sealed class RequestPropertiesTests
         Assert.False(RequestContext.Properties.Set("tenant", "t"));
         Assert.Empty(RequestContext.Properties.GetAll());
         Assert.False(RequestContext.Properties.TryGet("tenant", out _));
-    }
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (!condition())
-        {
-            await Task.Delay(20, timeout.Token);
-        }
     }
 }

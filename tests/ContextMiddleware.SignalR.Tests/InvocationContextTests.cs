@@ -151,7 +151,7 @@ public sealed class InvocationContextTests
         var invoked = await connection.InvokeAsync<Observed[]>("Echo", "between");
         var connectionId = connection.ConnectionId!;
         await connection.DisposeAsync();
-        await WaitUntil(() => lifetimes.Disconnected.ContainsKey(connectionId));
+        await Wait.UntilAsync(() => lifetimes.Disconnected.ContainsKey(connectionId));
 
         var connected = lifetimes.Connected[connectionId];
         var disconnected = lifetimes.Disconnected[connectionId];
@@ -178,7 +178,7 @@ public sealed class InvocationContextTests
         await using var connection = await HubApp.ConnectAsync(app, HttpTransportType.WebSockets, Jwt.CreateToken("user-q", "Queue"));
 
         var invocation = await connection.InvokeAsync<Observed>("Queue", "job-1");
-        await WaitUntil(() => recorder.Connected.ContainsKey("job-job-1"));
+        await Wait.UntilAsync(() => recorder.Connected.ContainsKey("job-job-1"));
 
         var job = recorder.Connected["job-job-1"];
         Assert.Equal((invocation.RequestId, invocation.TraceId, "user-q", "Queue"), (job.RequestId, job.TraceId, job.UserId, job.HubMethod));
@@ -199,15 +199,6 @@ public sealed class InvocationContextTests
         Assert.NotNull(failing.RequestId);
         Assert.NotEqual(failing.RequestId, next[0].RequestId);
         Assert.NotEqual(failing.RequestId, next[0].ConnectionRequestId);
-    }
-
-    internal static async Task WaitUntil(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (!condition())
-        {
-            await Task.Delay(10, timeout.Token);
-        }
     }
 
     internal static JsonElement Result(System.Text.Json.Nodes.JsonObject completion) =>

@@ -193,7 +193,7 @@ public sealed class InvocationHeaderTests
         // (The listener hears every test's hubs: this one's span is the one in the caller's trace.)
         bool IsServerSpan(Activity activity) =>
             activity.OperationName == "Microsoft.AspNetCore.SignalR.Server.InvocationIn" && activity.TraceId == caller.TraceId;
-        await WaitUntil(() => stopped.Any(IsServerSpan));
+        await Wait.UntilAsync(() => stopped.Any(IsServerSpan));
         var server = stopped.First(IsServerSpan);
         Assert.Equal(observed.SpanId, server.SpanId.ToHexString());
     }

@@ -19,15 +19,7 @@ internal static class SeamSupport
     public static Task WaitForRequestFinishedAsync(TestApp app, int count = 1) =>
         WaitUntilAsync(() => app.Logs.Records.Count(r => r.Category == "Microsoft.AspNetCore.Hosting.Diagnostics" && r.EventId.Id == 2) >= count);
 
-    public static async Task WaitUntilAsync(Func<bool> condition, int seconds = 10)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out waiting");
-            await Task.Delay(20);
-        }
-    }
+    public static Task WaitUntilAsync(Func<bool> condition, int seconds = 10) => Wait.UntilAsync(condition, seconds);
 
     public static async Task<bool> IsCollectedAsync(WeakReference weak)
     {

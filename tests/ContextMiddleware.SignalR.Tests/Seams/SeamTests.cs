@@ -246,8 +246,8 @@ public sealed class SignalRSeamTests
 
         var activity = (Activity)state.Values["endless.activity"]!;
         var source = state.Values["endless.source"]!;
-        await WaitUntil(() => activity.IsStopped);
-        await WaitUntil(() => CallerOf(source) is null);
+        await Wait.UntilAsync(() => activity.IsStopped);
+        await Wait.UntilAsync(() => CallerOf(source) is null);
     }
 
     [Fact]
@@ -265,8 +265,8 @@ public sealed class SignalRSeamTests
         });
 
         var activity = (Activity)state.Values["throw.activity"]!;
-        await WaitUntil(() => activity.IsStopped);
-        await WaitUntil(() => CallerOf(state.Values["throw.source"]!) is null);
+        await Wait.UntilAsync(() => activity.IsStopped);
+        await Wait.UntilAsync(() => CallerOf(state.Values["throw.source"]!) is null);
         var next = await connection.InvokeAsync<Observed>("Now", "after");
         Assert.NotNull(next.RequestId);
     }
@@ -524,7 +524,7 @@ public sealed class SignalRSeamTests
 
         Assert.Null(CallerOf(state.Values["outlive.source"]!));
         state.Release.SetResult();
-        await WaitUntil(() => state.Values.ContainsKey("outlive.observed"));
+        await Wait.UntilAsync(() => state.Values.ContainsKey("outlive.observed"));
         var observed = (Observed)state.Values["outlive.observed"]!;
         Assert.Equal("user-o", observed.UserId);
         Assert.Equal("Outlive", observed.HubMethod);
