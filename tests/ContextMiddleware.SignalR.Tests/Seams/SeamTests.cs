@@ -475,39 +475,25 @@ public sealed class SignalRSeamTests
         Assert.Contains("Calling payments", text, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task an_untrusted_invocation_traceparent_is_logged_like_an_http_one()
+    [Theory]
+    [InlineData(false, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "UntrustedTraceContext")]
+    [InlineData(true, "00-00000000000000000000000000000000-00f067aa0ba902b7-01", "InvalidTraceParent")]
+    public async Task an_invocations_trace_header_problem_is_logged_like_an_http_ones(bool trusted, string traceParent, string eventName)
     {
-        await using var app = await StartAsync(options => options.IncomingTraceContext = RequestContextTrust.Ignore,
+        await using var app = await StartAsync(
+            options => options.IncomingTraceContext = trusted ? RequestContextTrust.Trust : RequestContextTrust.Ignore,
             endpoints: web => web.MapGet("/t", () => "ok"));
         using var request = new HttpRequestMessage(HttpMethod.Get, "/t");
-        request.Headers.Add("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        request.Headers.TryAddWithoutValidation("traceparent", traceParent);
         await app.Client.SendAsync(request);
-        var http = app.Logs.Records.Count(r => r.EventId.Name == "UntrustedTraceContext");
+        var http = app.Logs.Records.Count(r => r.EventId.Name == eventName);
         await using var client = await RawHubClient.ConnectAsync(app.BaseAddress, "/probe");
 
-        var completion = await client.InvokeAsync("Now", ["x"], new Dictionary<string, string> { ["traceparent"] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" });
+        var completion = await client.InvokeAsync("Now", ["x"], new Dictionary<string, string> { ["traceparent"] = traceParent });
         var requestId = Result(completion).GetProperty("requestId").GetString();
 
         Assert.Equal(1, http);
-        Assert.Contains(app.Logs.Records, r => r.EventId.Name == "UntrustedTraceContext" && r.RequestId == requestId);
-    }
-
-    [Fact]
-    public async Task a_trusted_invalid_invocation_traceparent_is_logged_like_an_http_one()
-    {
-        await using var app = await StartAsync(endpoints: web => web.MapGet("/t", () => "ok"));
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/t");
-        request.Headers.TryAddWithoutValidation("traceparent", "00-00000000000000000000000000000000-00f067aa0ba902b7-01");
-        await app.Client.SendAsync(request);
-        var http = app.Logs.Records.Count(r => r.EventId.Name == "InvalidTraceParent");
-        await using var client = await RawHubClient.ConnectAsync(app.BaseAddress, "/probe");
-
-        var completion = await client.InvokeAsync("Now", ["x"], new Dictionary<string, string> { ["traceparent"] = "00-00000000000000000000000000000000-00f067aa0ba902b7-01" });
-        var requestId = Result(completion).GetProperty("requestId").GetString();
-
-        Assert.Equal(1, http);
-        Assert.Contains(app.Logs.Records, r => r.EventId.Name == "InvalidTraceParent" && r.RequestId == requestId);
+        Assert.Contains(app.Logs.Records, r => r.EventId.Name == eventName && r.RequestId == requestId);
     }
 
     // ---- 6. Lifetimes ----
