@@ -25,19 +25,7 @@ public static class Program
                 bool.Parse(logging), bool.Parse(incoming),
                 which == "ours" ? static services => services.AddRequestContext() : static (IServiceCollection _) => { },
                 which == "ours" ? static app => app.UseRequestContext() : static (WebApplication _) => { });
-            for (var round = 0; round < 5; round++)
-            {
-                var watch = System.Diagnostics.Stopwatch.StartNew();
-                var before = GC.GetAllocatedBytesForCurrentThread();
-                const int n = 200_000;
-                for (var i = 0; i < n; i++)
-                {
-                    await server.SendAsync();
-                }
-
-                Console.WriteLine($"{which}: {watch.Elapsed.TotalNanoseconds / n:F0} ns, {(GC.GetAllocatedBytesForCurrentThread() - before) / n} B");
-            }
-
+            await RoundsAsync(which, 200_000, server.SendAsync, allThreads: false);
             return 0;
         }
 
@@ -113,19 +101,7 @@ public static class Program
 
             // The same for one hub invocation; the figures to report come from HubInvocationBenchmarks.
             using var hub = HubInvocationBenchmarks.InMemoryHub.Start(withRequestContext: hubVariant == "ours");
-            for (var round = 0; round < 5; round++)
-            {
-                var watch = System.Diagnostics.Stopwatch.StartNew();
-                var before = GC.GetTotalAllocatedBytes(precise: true);
-                const int n = 100_000;
-                for (var i = 0; i < n; i++)
-                {
-                    await hub.InvokeEchoAsync();
-                }
-
-                Console.WriteLine($"{hubVariant}: {watch.Elapsed.TotalNanoseconds / n:F0} ns, {(GC.GetTotalAllocatedBytes(precise: true) - before) / n} B");
-            }
-
+            await RoundsAsync(hubVariant, 100_000, hub.InvokeEchoAsync, allThreads: true);
             return 0;
         }
 
@@ -133,6 +109,26 @@ public static class Program
         var failed = summaries.Any(summary =>
             summary.HasCriticalValidationErrors || summary.Reports.Any(report => !report.Success));
         return failed ? 1 : 0;
+    }
+
+    /// <summary>
+    /// Five rounds of <paramref name="n"/> calls of <paramref name="operation"/>, printing the time and bytes per call:
+    /// the bytes of this thread, or of every thread (a pipeline whose work hops threads).
+    /// </summary>
+    private static async Task RoundsAsync(string label, int n, Func<Task> operation, bool allThreads)
+    {
+        for (var round = 0; round < 5; round++)
+        {
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var before = allThreads ? GC.GetTotalAllocatedBytes(precise: true) : GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < n; i++)
+            {
+                await operation();
+            }
+
+            var after = allThreads ? GC.GetTotalAllocatedBytes(precise: true) : GC.GetAllocatedBytesForCurrentThread();
+            Console.WriteLine($"{label}: {watch.Elapsed.TotalNanoseconds / n:F0} ns, {(after - before) / n} B");
+        }
     }
 }
 
