@@ -22,9 +22,10 @@ namespace ContextMiddleware.AspNetCore;
 public interface IRequestContextPropagator
 {
     /// <summary>
-    /// Writes the current request id (under <see cref="RequestContextOptions.OutgoingRequestIdHeader"/>) and the W3C
-    /// <c>traceparent</c> (naming the current span as the parent) and <c>tracestate</c> through
-    /// <paramref name="setter"/>. The request id is written inside a request's (or message's) context; the trace headers
+    /// Writes the current request id (under <see cref="RequestContextOptions.OutgoingRequestIdHeader"/>), the W3C
+    /// <c>traceparent</c> (naming the current span as the parent) and <c>tracestate</c>, and the <c>baggage</c> of the
+    /// registered variables' current values and the members passed on (<see cref="RequestContextOptions.Baggage"/>)
+    /// through <paramref name="setter"/>. The request id is written inside a request's (or message's) context; the trace headers
     /// whenever there is a current span: the current W3C <see cref="System.Diagnostics.Activity"/>, or else the
     /// context's <see cref="RequestContext.Trace"/>. With neither, nothing is written.
     /// </summary>
@@ -39,8 +40,8 @@ public interface IRequestContextPropagator
     /// <see cref="RequestContext.Trace"/>, with the rules of HTTP requests: the request id is read from
     /// <see cref="RequestContextOptions.RequestIdHeaders"/> and believed when the trust policy trusts a caller with no
     /// address (<see cref="RequestContextTrust.Trust"/>), an invalid or untrusted id is replaced by a fresh one (and
-    /// logged, inside the new context, without its value), and an invalid or untrusted <c>traceparent</c> starts a new
-    /// trace. The user is anonymous: identities do not travel in headers. The carrier is never modified.
+    /// logged, inside the new context, without its value), an invalid or untrusted <c>traceparent</c> starts a new
+    /// trace, and a trusted <c>baggage</c> sets the registered variables in the new context. The user is anonymous: identities do not travel in headers. The carrier is never modified.
     /// </summary>
     /// <typeparam name="TCarrier">The type of the message's headers.</typeparam>
     /// <param name="carrier">The message's headers.</param>
@@ -67,7 +68,9 @@ public interface IRequestContextPropagator
     /// read from <see cref="RequestContextOptions.RequestIdHeaders"/> and believed when the trust policy trusts the
     /// source's address; the trace is <paramref name="activity"/>'s, or, without one, the caller's trusted
     /// <c>traceparent</c> continued with a fresh span id (or a new trace); the user reads the source's principal
-    /// whenever it is asked for. What is wrong with the request id is logged, with the new context.
+    /// whenever it is asked for; a trusted caller's <c>baggage</c> sets the registered variables
+    /// (<see cref="RequestContextOptions.Baggage"/>). What is wrong with the request id or the baggage is logged, with the
+    /// new context.
     /// </summary>
     /// <param name="source">The call.</param>
     /// <param name="activity">The call's Activity, when the transport started one.</param>
@@ -87,6 +90,20 @@ public interface IRequestContextPropagator
     /// <returns>Whether the trace headers are believed. The default implementation (for implementations written before
     /// this member) believes nobody.</returns>
     bool TrustsTraceContext(System.Net.IPAddress? remoteAddress, out Exception? failure)
+    {
+        failure = null;
+        return false;
+    }
+
+    /// <summary>
+    /// For transports that start a call's <see cref="Activity"/> from its headers before the call begins: whether a
+    /// caller at <paramref name="remoteAddress"/> is believed with <c>baggage</c> (<see cref="IncomingValue.Baggage"/>),
+    /// by the one trust policy; see <see cref="TrustsTraceContext"/> for <paramref name="failure"/>.
+    /// </summary>
+    /// <param name="remoteAddress">The caller's address; <see langword="null"/> when unknown.</param>
+    /// <param name="failure">The exception the policy threw, or <see langword="null"/>.</param>
+    /// <returns>Whether the baggage is believed. The default implementation believes nobody.</returns>
+    bool TrustsBaggage(System.Net.IPAddress? remoteAddress, out Exception? failure)
     {
         failure = null;
         return false;

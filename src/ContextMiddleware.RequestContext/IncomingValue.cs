@@ -6,6 +6,14 @@ public enum IncomingValue
     /// <summary>The request id (<c>X-Request-ID</c>, or the headers of <see cref="RequestContextOptions.RequestIdHeaders"/>).</summary>
     RequestId,
 
-    /// <summary>The W3C trace headers: <c>traceparent</c>, <c>tracestate</c> and <c>baggage</c>.</summary>
+    /// <summary>The W3C trace headers: <c>traceparent</c> and <c>tracestate</c>.</summary>
     TraceContext,
+
+    /// <summary>
+    /// The W3C <c>baggage</c> header (and the legacy <c>Correlation-Context</c>): the values of the app's registered
+    /// baggage variables and the members passed on. A policy written before this value existed answers for it as it
+    /// answers for <see cref="TraceContext"/> only if it was written that way: check how yours treats values it does
+    /// not know.
+    /// </summary>
+    Baggage,
 }

@@ -12,8 +12,8 @@ namespace ContextMiddleware.AspNetCore;
 /// configuration replaces the default instead of adding to it.
 /// </para>
 /// <para>
-/// The options are read once, when the app starts, except <see cref="TrustedNetworks"/> and
-/// <see cref="PropagationAllowedHosts"/>, which follow reloads of the configuration and fail closed: invalid entries
+/// The options are read once, when the app starts, except <see cref="TrustedNetworks"/>,
+/// <see cref="PropagationAllowedHosts"/> and <see cref="RequestBaggageOptions.AllowedHosts"/>, which follow reloads of the configuration and fail closed: invalid entries
 /// are logged as an Error and left out (a list left without a valid entry trusts no network, allows no host), and a
 /// reload that empties <see cref="PropagationAllowedHosts"/> once the configuration has listed hosts allows no host
 /// rather than every host. The others change what the app registered or how requests are shaped, so they need a restart.
@@ -141,4 +141,12 @@ public sealed class RequestContextOptions
     /// long a value may be (configuration: <c>RequestContext:Properties</c>).
     /// </summary>
     public RequestPropertiesOptions Properties { get; } = new();
+
+    /// <summary>
+    /// Gets the app's variables that travel between services as W3C Baggage, and the baggage rules (configuration:
+    /// <c>RequestContext:Baggage</c> for <see cref="RequestBaggageOptions.Incoming"/>,
+    /// <see cref="RequestBaggageOptions.PassThroughUnregistered"/> and <see cref="RequestBaggageOptions.AllowedHosts"/>;
+    /// variables are registered in code, with <see cref="RequestBaggageOptions.Add(ContextVar{string}, string, Action{BaggageVariableOptions{string}})"/>).
+    /// </summary>
+    public RequestBaggageOptions Baggage { get; } = new();
 }

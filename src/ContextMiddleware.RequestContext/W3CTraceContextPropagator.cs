@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ContextMiddleware.AspNetCore.Internal.Baggage;
 using ContextMiddleware.AspNetCore.Internal.Options;
 using ContextMiddleware.AspNetCore.Internal.Propagation;
 using ContextMiddleware.AspNetCore.Internal.Tracing;
@@ -20,7 +21,15 @@ namespace ContextMiddleware.AspNetCore;
 /// <para>
 /// Injection writes a version 00 traceparent naming the Activity's span, with the Level 2 random flag of the incoming
 /// trace kept, and the tracestate intact; nothing at all to hosts outside
-/// <see cref="RequestContextOptions.PropagationAllowedHosts"/>. Baggage is left to the runtime's default propagator.
+/// <see cref="RequestContextOptions.PropagationAllowedHosts"/>.
+/// </para>
+/// <para>
+/// Baggage follows <see cref="RequestContextOptions.Baggage"/>: extraction returns the members a trusted caller's header
+/// comes down to (registered variables whose value passes its checks, then the others when they are passed through,
+/// within 8,192 bytes), decoded; injection writes the registered variables' current values, the members passed on and
+/// baggage the app added to the Activity under keys of its own, as one <c>baggage</c> header, only to hosts that
+/// <see cref="RequestBaggageOptions.AllowedHosts"/> allows too. Values are percent-encoded as the runtime's W3C
+/// propagator encodes them, and either reads what the other writes.
 /// </para>
 /// </remarks>
 public sealed class W3CTraceContextPropagator : DistributedContextPropagator
@@ -46,7 +55,13 @@ public sealed class W3CTraceContextPropagator : DistributedContextPropagator
                 request.Options.Set(PropagationHandler.AddedRequestIdKey, false);
             }
 
+            PropagationHandler.RemoveAddedBaggage(request);
             return;
+        }
+
+        if (carrier is HttpRequestMessage redirected && !_settings.BaggageDestinations.IsAllowed(redirected.RequestUri))
+        {
+            PropagationHandler.RemoveAddedBaggage(redirected);
         }
 
         if (activity is null || setter is null)
@@ -66,19 +81,24 @@ public sealed class W3CTraceContextPropagator : DistributedContextPropagator
             setter(carrier, TraceHeaders.TraceState, traceState);
         }
 
-        using var baggage = activity.Baggage.GetEnumerator();
-        if (baggage.MoveNext())
+        if ((carrier is not HttpRequestMessage outgoing || _settings.BaggageDestinations.IsAllowed(outgoing.RequestUri)) &&
+            BaggageWriter.Compose(_settings) is { } baggage)
         {
-            // The runtime writes the baggage header; the trace headers were written above.
-            s_runtime.Inject(activity, carrier, (target, name, value) =>
-            {
-                if (name is not (TraceHeaders.TraceParent or TraceHeaders.TraceState))
-                {
-                    setter(target, name, value);
-                }
-            });
+            setter(carrier, W3CBaggage.HeaderName, baggage);
         }
     }
+
+    /// <summary>
+    /// Returns the <c>baggage</c> header that a trusted caller's <paramref name="lines"/> come down to under
+    /// <see cref="RequestContextOptions.Baggage"/>: the lines themselves when every member is kept as it came, otherwise
+    /// the members kept, without whitespace around separators, as one line (<see cref="StringValues.Empty"/> when none
+    /// is). For transports that let other code read a call's headers again: ASP.NET Core's hosting writes it back into
+    /// the request, so that OpenTelemetry's instrumentation sees the baggage the request's variables hold.
+    /// </summary>
+    /// <param name="lines">The <c>baggage</c> header lines, as received.</param>
+    /// <returns>The header to keep.</returns>
+    public StringValues NormalizeBaggage(StringValues lines) =>
+        lines.Count == 0 ? lines : BaggageReader.Normalize(lines, _settings.Baggage);
 
     /// <inheritdoc />
     /// <remarks>
@@ -107,8 +127,16 @@ public sealed class W3CTraceContextPropagator : DistributedContextPropagator
     }
 
     /// <inheritdoc />
-    public override IEnumerable<KeyValuePair<string, string?>>? ExtractBaggage(object? carrier, PropagatorGetterCallback? getter) =>
-        s_runtime.ExtractBaggage(carrier, getter);
+    public override IEnumerable<KeyValuePair<string, string?>>? ExtractBaggage(object? carrier, PropagatorGetterCallback? getter)
+    {
+        if (getter is null)
+        {
+            return null;
+        }
+
+        var lines = Read(carrier, getter, W3CBaggage.HeaderName);
+        return lines.Count == 0 ? null : BaggageReader.Decode(lines, _settings.Baggage);
+    }
 
     private static StringValues Read(object? carrier, PropagatorGetterCallback getter, string name)
     {

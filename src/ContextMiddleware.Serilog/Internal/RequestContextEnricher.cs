@@ -81,6 +81,23 @@ internal sealed class RequestContextEnricher : ILogEventEnricher
             }
         }
 
+        // The baggage variables registered with a LogPropertyName: the same list while their values do not change.
+        var baggage = RequestBaggage.LogProperties;
+        if (baggage.Count != 0)
+        {
+            var properties = request.Baggage;
+            if (properties is null || !ReferenceEquals(properties.Values, baggage))
+            {
+                properties = new BaggagePropertyList(baggage, [.. baggage.Select(static item => Property(item.Key, item.Value))]);
+                request.Baggage = properties;
+            }
+
+            foreach (var property in properties.Properties)
+            {
+                logEvent.AddPropertyIfAbsent(property);
+            }
+        }
+
         if (_userId is null && _userName is null)
         {
             return;
@@ -189,7 +206,18 @@ internal sealed class RequestContextEnricher : ILogEventEnricher
         }
 
         private RequestPropertyList? _properties;
+
+        public BaggagePropertyList? Baggage
+        {
+            get => Volatile.Read(ref _baggage);
+            set => Volatile.Write(ref _baggage, value);
+        }
+
+        private BaggagePropertyList? _baggage;
     }
+
+    /// <summary>The log properties made of one version of the logged baggage variables (compared by reference).</summary>
+    private sealed record BaggagePropertyList(IReadOnlyList<KeyValuePair<string, string>> Values, LogEventProperty[] Properties);
 
     /// <summary>The log properties made of one version of the request's properties (compared by reference).</summary>
     private sealed record RequestPropertyList(IReadOnlyList<KeyValuePair<string, object?>> Values, LogEventProperty[] Properties);

@@ -72,8 +72,9 @@ internal enum TraceHeaderProblem
 /// The <see cref="DistributedContextPropagator"/> SignalR asks for each hub invocation's trace context (from the
 /// invocation's headers; ASP.NET Core's hosting and everything else go on to the propagator it decorates). It applies
 /// the trust policy, with the address of the connection's caller, before SignalR's Activity takes the caller's
-/// <c>traceparent</c> as its parent: an untrusted caller's <c>traceparent</c>, <c>tracestate</c> and <c>baggage</c> are
-/// ignored, a trusted one's are validated as the W3C recommendation says. It keeps the headers for the hub filter
+/// <c>traceparent</c> as its parent: an untrusted caller's <c>traceparent</c> and <c>tracestate</c> (and <c>baggage</c>,
+/// by its own decision) are ignored, a trusted one's are validated as the W3C recommendation says, and the Activity's
+/// baggage is what the app keeps of it. It keeps the headers for the hub filter
 /// (<see cref="InvocationHeaders"/>), which reads the request id from them.
 /// </summary>
 internal sealed class HubInvocationPropagator(
@@ -110,7 +111,7 @@ internal sealed class HubInvocationPropagator(
         traceState = null;
         if (!found.TraceTrusted)
         {
-            if (HasAny(headers, "traceparent", "tracestate", "baggage", "Correlation-Context"))
+            if (HasAny(headers, "traceparent", "tracestate"))
             {
                 found.Problem = TraceHeaderProblem.Untrusted;
             }
@@ -150,7 +151,11 @@ internal sealed class HubInvocationPropagator(
             return inner.ExtractBaggage(carrier, getter);
         }
 
-        return Find(headers).TraceTrusted ? w3c.ExtractBaggage(carrier, s_anyCase) : null;
+        // Baggage has a trust decision of its own (by default the trace headers'); an untrusted caller's is logged by the
+        // hub filter's BeginCall, which reads the same header.
+        return HasAny(headers, "baggage") && propagator.TrustsBaggage(IncomingCallSource.Current?.RemoteAddress, out _)
+            ? w3c.ExtractBaggage(carrier, s_anyCase)
+            : null;
     }
 
     /// <summary>This invocation's decision, made once (SignalR extracts the trace and then the baggage).</summary>

@@ -67,6 +67,12 @@ internal sealed class RequestContextLogEnricher : ILogEnricher
             }
         }
 
+        // The baggage variables registered with a LogPropertyName (a list kept while their values do not change).
+        foreach (var (name, value) in RequestBaggage.LogProperties)
+        {
+            collector.Add(name, value);
+        }
+
         foreach (var (name, read) in _options.Variables)
         {
             if (read() is { } value)

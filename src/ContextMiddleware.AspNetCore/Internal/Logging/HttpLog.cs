@@ -33,6 +33,11 @@ internal static partial class HttpLog
         EventName = "InvalidTraceState")]
     public static partial void InvalidTraceState(ILogger logger);
 
+    [LoggerMessage(29, LogLevel.Debug,
+        "The baggage header is not trusted from {RemoteAddress}: it was removed.",
+        EventName = "UntrustedBaggage")]
+    public static partial void UntrustedBaggage(ILogger logger, System.Net.IPAddress? remoteAddress);
+
     [LoggerMessage(13, LogLevel.Error,
         "The request's context could not be begun when the server started the request; the pipeline begins it instead.",
         EventName = "BeginFailed")]

@@ -20,13 +20,14 @@ namespace ContextMiddleware.AspNetCore.Internal.Pipeline;
 /// and reading never creates <c>HttpContext.User</c> as a side effect; an anonymous request's user makes an empty
 /// principal of its own when asked for one.
 /// </remarks>
-internal sealed class HttpCall(HttpContext context, Exception? trustFailure = null) : IncomingCallSource
+internal sealed class HttpCall(HttpContext context, Exception? trustFailure = null, StringValues originalBaggage = default) : IncomingCallSource
 {
     private HttpContext? _context = context;
 
-    // Until End: the trust policy's failure while hosting read the trace headers (TrustFailure); from End on: the
-    // principal the request ended with. One field for both keeps the call small.
-    private object? _final = trustFailure;
+    // Until End: the trust policy's failure while hosting read the trace headers (TrustFailure), and the baggage the
+    // caller sent when hosting rewrote it (rare: a Start made only then); from End on: the principal the request ended
+    // with. One field for all keeps the call small.
+    private object? _final = originalBaggage.Count == 0 ? trustFailure : new Start(trustFailure, originalBaggage);
 
     /// <summary>Why the request must be rejected for its request id, or <see langword="null"/>.</summary>
     public string? Rejection { get; set; }
@@ -40,14 +41,27 @@ internal sealed class HttpCall(HttpContext context, Exception? trustFailure = nu
     public override ClaimsPrincipal? Principal =>
         TryRead(0, static (context, _) => UserOf(context), out var principal) ? principal : Volatile.Read(ref _final) as ClaimsPrincipal;
 
-    public override Exception? TrustFailure => Volatile.Read(ref _context) is null ? null : _final as Exception;
+    public override Exception? TrustFailure => Volatile.Read(ref _context) is null ? null : _final as Exception ?? (_final as Start)?.TrustFailure;
 
     /// <summary>Whether this is the call of <paramref name="context"/>, not of an earlier request on the connection.</summary>
     public bool IsFor(HttpContext context) => ReferenceEquals(Volatile.Read(ref _context), context);
 
-    /// <summary>A request header while the request runs; empty once it ended.</summary>
-    public override StringValues GetHeader(string name) =>
-        TryRead(name, static (context, name) => context.Request.Headers[name], out var values) ? values : StringValues.Empty;
+    /// <summary>
+    /// A request header while the request runs (<c>baggage</c> as the caller sent it, when hosting rewrote it to the
+    /// members kept); empty once it ended.
+    /// </summary>
+    public override StringValues GetHeader(string name)
+    {
+        if (!TryRead(name, static (context, name) => context.Request.Headers[name], out var values))
+        {
+            return StringValues.Empty;
+        }
+
+        return Volatile.Read(ref _final) is Start { } start && string.Equals(name, "baggage", StringComparison.OrdinalIgnoreCase) ? start.OriginalBaggage : values;
+    }
+
+    /// <summary>What the start of a request found that only its beginning needs.</summary>
+    private sealed record Start(Exception? TrustFailure, StringValues OriginalBaggage);
 
     /// <summary>The request ended: keep its last principal, drop the <see cref="HttpContext"/>.</summary>
     public void End()

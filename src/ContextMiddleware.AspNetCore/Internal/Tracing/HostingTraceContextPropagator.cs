@@ -3,6 +3,7 @@ using ContextMiddleware.AspNetCore.Internal.Logging;
 using ContextMiddleware.AspNetCore.Internal.Pipeline;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
 
 namespace ContextMiddleware.AspNetCore.Internal.Tracing;
 
@@ -16,7 +17,8 @@ namespace ContextMiddleware.AspNetCore.Internal.Tracing;
 /// <para>
 /// Normalising the request's headers makes whatever reads them later (OpenTelemetry's ASP.NET Core instrumentation
 /// re-extracts with its own propagator) see the same trace context as the request's Activity: an untrusted caller's
-/// <c>traceparent</c>, <c>tracestate</c>, <c>baggage</c> and <c>Correlation-Context</c> are removed, an invalid
+/// <c>traceparent</c> and <c>tracestate</c> are removed (and <c>baggage</c> and <c>Correlation-Context</c> when it is
+/// not trusted with baggage), a trusted caller's <c>baggage</c> is rewritten to the members the app keeps, an invalid
 /// traceparent is removed with its tracestate, a future version is rewritten as 00, repeated tracestate headers become
 /// one, and an invalid tracestate is removed.
 /// </para>
@@ -146,22 +148,74 @@ internal sealed class HostingTraceContextPropagator : DistributedContextPropagat
     /// <param name="traceState">Its tracestate, or <see langword="null"/>.</param>
     public TraceHeaderOutcome Extract(IHeaderDictionary headers, HttpContext? context, out string? traceParent, out string? traceState)
     {
+        Exception? trustFailure = null;
+        var untrustedBaggage = false;
+        StringValues originalBaggage = default;
+        if (headers.ContainsKey(Baggage) || headers.ContainsKey(CorrelationContext))
+        {
+            if (!Trusts(context, IncomingValue.Baggage, ref trustFailure))
+            {
+                headers.Remove(Baggage);
+                headers.Remove(CorrelationContext);
+                untrustedBaggage = true;
+            }
+            else if (headers[Baggage] is { Count: > 0 } lines)
+            {
+                // What OpenTelemetry's instrumentation reads again is what the request's variables hold.
+                var kept = _w3c.NormalizeBaggage(lines);
+                if (!SameLines(kept, lines))
+                {
+                    originalBaggage = lines;
+                    if (kept.Count == 0)
+                    {
+                        headers.Remove(Baggage);
+                    }
+                    else
+                    {
+                        headers[Baggage] = kept;
+                    }
+                }
+            }
+        }
+
+        var outcome = ExtractTrace(headers, context, ref trustFailure, out traceParent, out traceState);
+        return outcome with { TrustFailure = trustFailure, UntrustedBaggage = untrustedBaggage, OriginalBaggage = originalBaggage };
+    }
+
+    private static bool SameLines(StringValues kept, StringValues lines)
+    {
+        if (kept.Count != lines.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < kept.Count; i++)
+        {
+            if (!ReferenceEquals(kept[i], lines[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private TraceHeaderOutcome ExtractTrace(
+        IHeaderDictionary headers, HttpContext? context, ref Exception? trustFailure, out string? traceParent, out string? traceState)
+    {
         traceParent = null;
         traceState = null;
         var parents = headers[TraceParent];
-        Exception? trustFailure = null;
-        if (!Trusts(context, ref trustFailure))
+        if (!Trusts(context, IncomingValue.TraceContext, ref trustFailure))
         {
-            if (parents.Count != 0 || headers.ContainsKey(TraceState) || headers.ContainsKey(Baggage) || headers.ContainsKey(CorrelationContext))
+            if (parents.Count != 0 || headers.ContainsKey(TraceState))
             {
                 headers.Remove(TraceParent);
                 headers.Remove(TraceState);
-                headers.Remove(Baggage);
-                headers.Remove(CorrelationContext);
-                return new(TraceHeaderProblem.Untrusted, TrustFailure: trustFailure);
+                return new(TraceHeaderProblem.Untrusted);
             }
 
-            return new(TraceHeaderProblem.None, TrustFailure: trustFailure);
+            return new(TraceHeaderProblem.None);
         }
 
         if (parents.Count == 0)
@@ -202,8 +256,13 @@ internal sealed class HostingTraceContextPropagator : DistributedContextPropagat
     /// Logs what an extraction did; called where the request's context is current. A failure of the trust policy is
     /// not logged here: the call carries it to <see cref="IRequestContextPropagator.BeginCall"/>, which logs it once.
     /// </summary>
-    public void Log(in TraceHeaderOutcome outcome)
+    public void Log(in TraceHeaderOutcome outcome, System.Net.IPAddress? remoteAddress)
     {
+        if (outcome.UntrustedBaggage)
+        {
+            HttpLog.UntrustedBaggage(_logger, remoteAddress);
+        }
+
         switch (outcome.Problem)
         {
             case TraceHeaderProblem.Untrusted:
@@ -224,7 +283,7 @@ internal sealed class HostingTraceContextPropagator : DistributedContextPropagat
     /// TrustedNetworks); a policy of the app's is never asked about an HTTP caller as if it had no address. A policy that
     /// throws fails closed.
     /// </summary>
-    private bool Trusts(HttpContext? context, ref Exception? failure)
+    private bool Trusts(HttpContext? context, IncomingValue value, ref Exception? failure)
     {
         if (context is null && !_defaultPolicy)
         {
@@ -233,11 +292,11 @@ internal sealed class HostingTraceContextPropagator : DistributedContextPropagat
 
         try
         {
-            return _trust.IsTrusted(IncomingValue.TraceContext, context?.Connection.RemoteIpAddress);
+            return _trust.IsTrusted(value, context?.Connection.RemoteIpAddress);
         }
         catch (Exception exception)
         {
-            failure = exception;
+            failure ??= exception;
             return false;
         }
     }

@@ -23,4 +23,14 @@ internal enum TraceHeaderProblem : byte
 /// <param name="Problem">What was wrong.</param>
 /// <param name="Count">How many traceparent values the request had.</param>
 /// <param name="TrustFailure">The exception the trust policy threw, if it did.</param>
-internal readonly record struct TraceHeaderOutcome(TraceHeaderProblem Problem, int Count = 0, Exception? TrustFailure = null);
+internal readonly record struct TraceHeaderOutcome(TraceHeaderProblem Problem, int Count = 0, Exception? TrustFailure = null)
+{
+    /// <summary>Whether the caller sent baggage it is not trusted with (removed from the request).</summary>
+    public bool UntrustedBaggage { get; init; }
+
+    /// <summary>
+    /// The <c>baggage</c> lines as the caller sent them, when the request's header was rewritten to the members kept;
+    /// the request's context begins from these, so that what was dropped is logged with the request's ids.
+    /// </summary>
+    public Microsoft.Extensions.Primitives.StringValues OriginalBaggage { get; init; }
+}

@@ -40,9 +40,9 @@ internal static partial class Log
     public static partial void Reloaded(ILogger logger, int trustedNetworkCount, string allowedHosts);
 
     [LoggerMessage(24, LogLevel.Warning,
-        "The reloaded RequestContext:PropagationAllowedHosts is empty, which would allow every host: a reload never widens the allow-list, so no host is allowed until a list comes back (or the app restarts with none).",
+        "The reloaded RequestContext:{Setting} is empty, which would allow every host: a reload never widens the allow-list, so no host is allowed until a list comes back (or the app restarts with none).",
         EventName = "AllowListEmptiedOnReload")]
-    public static partial void AllowListEmptiedOnReload(ILogger logger);
+    public static partial void AllowListEmptiedOnReload(ILogger logger, string setting);
 
     [LoggerMessage(23, LogLevel.Error,
         "The trust policy threw while deciding whether to believe the caller's {Value}: the caller's values were treated as not trusted.",
@@ -53,6 +53,26 @@ internal static partial class Log
         "A request property was dropped: {Reason}. Later drops of this kind in the request are not logged.",
         EventName = "RequestPropertyDropped")]
     public static partial void RequestPropertyDropped(ILogger logger, string reason);
+
+    [LoggerMessage(26, LogLevel.Warning,
+        "The baggage member {BaggageKey} was dropped: {Reason}.",
+        EventName = "BaggageMemberDropped")]
+    public static partial void BaggageMemberDropped(ILogger logger, string baggageKey, string reason);
+
+    [LoggerMessage(27, LogLevel.Warning,
+        "{Count} baggage member(s) that do not follow the W3C Baggage format were dropped.",
+        EventName = "MalformedBaggage")]
+    public static partial void MalformedBaggage(ILogger logger, int count);
+
+    [LoggerMessage(28, LogLevel.Warning,
+        "{Count} baggage member(s) were dropped from the baggage {Direction}: all members together would be longer than {MaxBytes} bytes (registered variables are kept first).",
+        EventName = "BaggageOverLimit")]
+    public static partial void BaggageOverLimit(ILogger logger, int count, string direction, int maxBytes);
+
+    [LoggerMessage(29, LogLevel.Debug,
+        "The baggage header is not trusted from {RemoteAddress}: it was dropped.",
+        EventName = "UntrustedBaggage")]
+    public static partial void UntrustedBaggage(ILogger logger, IPAddress? remoteAddress);
 
     [LoggerMessage(20, LogLevel.Error, "A queued background work item failed.", EventName = "BackgroundWorkFailed")]
     public static partial void BackgroundWorkFailed(ILogger logger, Exception exception);

@@ -20,9 +20,10 @@ internal sealed class RequestLogScope : IReadOnlyList<KeyValuePair<string, objec
         string? userName,
         TraceContext? trace,
         IReadOnlyList<KeyValuePair<string, string>>? call = null,
-        PropertySnapshot? properties = null)
+        PropertySnapshot? properties = null,
+        IReadOnlyList<KeyValuePair<string, string>>? baggage = null)
     {
-        var items = new List<KeyValuePair<string, object?>>(5 + (call?.Count ?? 0) + (properties?.Items.Length ?? 0));
+        var items = new List<KeyValuePair<string, object?>>(5 + (call?.Count ?? 0) + (properties?.Items.Length ?? 0) + (baggage?.Count ?? 0));
         Add(items, "RequestId", requestId);
         Add(items, "UserId", userId);
         Add(items, "UserName", userName);
@@ -39,6 +40,14 @@ internal sealed class RequestLogScope : IReadOnlyList<KeyValuePair<string, objec
         if (properties is not null)
         {
             items.AddRange(properties.Items);
+        }
+
+        if (baggage is not null)
+        {
+            for (var i = 0; i < baggage.Count; i++)
+            {
+                Add(items, baggage[i].Key, baggage[i].Value);
+            }
         }
 
         _items = [.. items];
@@ -69,7 +78,12 @@ internal sealed class RequestLogScope : IReadOnlyList<KeyValuePair<string, objec
 /// an event can need: with or without RequestId, with or without the trace ids.
 /// </summary>
 internal sealed class RequestLogScopes(
-    string requestId, string? userId, string? userName, IReadOnlyList<KeyValuePair<string, string>>? call, PropertySnapshot properties)
+    string requestId,
+    string? userId,
+    string? userName,
+    IReadOnlyList<KeyValuePair<string, string>>? call,
+    PropertySnapshot properties,
+    IReadOnlyList<KeyValuePair<string, string>> baggage)
 {
     private readonly RequestLogScope?[] _shapes = new RequestLogScope?[4];
 
@@ -79,9 +93,19 @@ internal sealed class RequestLogScopes(
 
     public string? UserName { get; } = userName;
 
-    public bool IsFor(string requestId, string? userId, string? userName, IReadOnlyList<KeyValuePair<string, string>>? call, PropertySnapshot properties) =>
+    public bool IsFor(
+        string requestId,
+        string? userId,
+        string? userName,
+        IReadOnlyList<KeyValuePair<string, string>>? call,
+        PropertySnapshot properties,
+        IReadOnlyList<KeyValuePair<string, string>> baggage) =>
         ReferenceEquals(RequestId, requestId) && string.Equals(UserId, userId, StringComparison.Ordinal) &&
-        string.Equals(UserName, userName, StringComparison.Ordinal) && ReferenceEquals(call, Call) && ReferenceEquals(properties, Properties);
+        string.Equals(UserName, userName, StringComparison.Ordinal) && ReferenceEquals(call, Call) && ReferenceEquals(properties, Properties) &&
+        ReferenceEquals(baggage, Baggage);
+
+    /// <summary>The logged baggage variables the scopes were made with (compared by reference: each change is a new list).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Baggage { get; } = baggage;
 
     /// <summary>The request's properties the scopes were made with (compared by reference: each change is a new snapshot).</summary>
     public PropertySnapshot Properties { get; } = properties;
@@ -92,6 +116,6 @@ internal sealed class RequestLogScopes(
     public RequestLogScope Get(bool withRequestId, TraceContext? trace)
     {
         var index = (withRequestId ? 1 : 0) | (trace is null ? 0 : 2);
-        return Volatile.Read(ref _shapes[index]) ?? (_shapes[index] = new RequestLogScope(withRequestId ? RequestId : null, UserId, UserName, trace, Call, Properties));
+        return Volatile.Read(ref _shapes[index]) ?? (_shapes[index] = new RequestLogScope(withRequestId ? RequestId : null, UserId, UserName, trace, Call, Properties, Baggage));
     }
 }

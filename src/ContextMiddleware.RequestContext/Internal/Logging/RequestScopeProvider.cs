@@ -86,14 +86,15 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
         }
 
         var properties = RequestProperties.Current;
+        var baggage = RequestBaggage.LogProperties;
 
         // The request's scopes are kept as this provider's state of its TraceContext; a user that changed (authentication
         // ran after the first event) gets scopes of its own, which replace the kept ones.
         var kept = trace.GetOrAddState(this, static (_, _) => new RequestLogScopesHolder(), 0);
         var scopes = Volatile.Read(ref kept.Current);
-        if (scopes is null || !scopes.IsFor(requestId, userId, userName, call, properties))
+        if (scopes is null || !scopes.IsFor(requestId, userId, userName, call, properties, baggage))
         {
-            scopes = new RequestLogScopes(requestId, userId, userName, call, properties);
+            scopes = new RequestLogScopes(requestId, userId, userName, call, properties, baggage);
             Volatile.Write(ref kept.Current, scopes);
         }
 

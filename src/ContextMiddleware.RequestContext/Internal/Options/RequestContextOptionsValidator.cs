@@ -67,6 +67,7 @@ internal sealed class RequestContextOptionsValidator : IValidateOptions<RequestC
 
         var needsNetworks = options.IncomingRequestIds == RequestContextTrust.TrustedNetworks ? "IncomingRequestIds"
             : options.IncomingTraceContext == RequestContextTrust.TrustedNetworks ? "IncomingTraceContext"
+            : options.Baggage.Incoming == RequestContextTrust.TrustedNetworks ? "Baggage:Incoming"
             : null;
         if (needsNetworks is not null && options.TrustedNetworks.Count == 0)
         {
@@ -90,7 +91,57 @@ internal sealed class RequestContextOptionsValidator : IValidateOptions<RequestC
             }
         }
 
+        ValidateBaggage(options.Baggage, $"{prefix}:Baggage", failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateBaggage(RequestBaggageOptions baggage, string prefix, List<string> failures)
+    {
+        if (baggage.AllowedHosts is null)
+        {
+            failures.Add($"{prefix}:AllowedHosts must not be null (use an empty list for the default).");
+            return;
+        }
+
+        if (baggage.Incoming is { } trust && !Enum.IsDefined(trust))
+        {
+            failures.Add($"{prefix}:Incoming must be Trust, Ignore or TrustedNetworks (or unset to follow IncomingTraceContext).");
+        }
+
+        foreach (var host in baggage.AllowedHosts)
+        {
+            if (!DestinationPolicy.IsValid(host))
+            {
+                failures.Add($"{prefix}:AllowedHosts has '{host}', which is neither a host name nor '*.' and a domain.");
+            }
+        }
+
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        var variables = new HashSet<ContextVar>();
+        var logNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var variable in baggage.Variables)
+        {
+            var shown = variable.Key.Length <= 64 ? variable.Key : variable.Key[..64] + "…";
+            if (variable.Problem is { } problem)
+            {
+                failures.Add($"{prefix}: the variable '{variable.Variable.Name}' registered under the key '{shown}' is invalid: {problem}.");
+            }
+
+            if (!keys.Add(variable.Key))
+            {
+                failures.Add($"{prefix}: the key '{shown}' is registered twice; each key names one variable.");
+            }
+
+            if (!variables.Add(variable.Variable))
+            {
+                failures.Add($"{prefix}: the variable '{variable.Variable.Name}' is registered twice; each variable travels under one key.");
+            }
+
+            if (variable.LogPropertyName is { } logName && !string.IsNullOrWhiteSpace(logName) && !logNames.Add(logName))
+            {
+                failures.Add($"{prefix}: the log property name '{logName}' is given to two variables.");
+            }
+        }
     }
 
     private static void CheckHeaderName(string? header, string setting, List<string> failures)

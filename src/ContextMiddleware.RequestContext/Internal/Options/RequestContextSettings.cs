@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using ContextMiddleware.AspNetCore.Internal.Baggage;
 using ContextMiddleware.AspNetCore.Internal.Logging;
 using ContextMiddleware.AspNetCore.Internal.Propagation;
 using ContextMiddleware.AspNetCore.Internal.Trust;
@@ -37,12 +38,14 @@ internal sealed class RequestContextSettings : IDisposable
     private readonly IDisposable? _reloads;
     private TrustedNetworks _networks;
     private DestinationPolicy _destinations;
+    private DestinationPolicy _baggageDestinations;
     private string[] _lists;
     private string? _lastReloadFailure;
 
     // Whether the configuration has ever listed allowed hosts (at startup or in a readable reload): from then on an
     // empty list means a list that went missing, never "every host". An unreadable reload does not count.
     private bool _everHadAllowList;
+    private bool _everHadBaggageAllowList;
 
     public RequestContextSettings(
         IOptions<RequestContextOptions> options,
@@ -79,7 +82,10 @@ internal sealed class RequestContextSettings : IDisposable
         MaxPropertyLength = options.Properties.MaxValueLength;
         _networks = TrustedNetworks.FromValid(options.TrustedNetworks);
         _destinations = DestinationPolicy.FromValid(options.PropagationAllowedHosts);
+        _baggageDestinations = DestinationPolicy.FromValid(options.Baggage.AllowedHosts);
         _everHadAllowList = options.PropagationAllowedHosts.Count != 0;
+        _everHadBaggageAllowList = options.Baggage.AllowedHosts.Count != 0;
+        Baggage = new BaggageSettings(options.Baggage, IncomingTraceContext);
         _lists = ListsOf(options);
     }
 
@@ -116,6 +122,12 @@ internal sealed class RequestContextSettings : IDisposable
 
     /// <summary>The propagation allow-list in force (replaced on reload).</summary>
     public DestinationPolicy Destinations => Volatile.Read(ref _destinations);
+
+    /// <summary>The baggage allow-list in force, within <see cref="Destinations"/> (replaced on reload).</summary>
+    public DestinationPolicy BaggageDestinations => Volatile.Read(ref _baggageDestinations);
+
+    /// <summary>The registered baggage variables and the baggage rules.</summary>
+    public BaggageSettings Baggage { get; }
 
     public void Dispose() => _reloads?.Dispose();
 
@@ -179,6 +191,18 @@ internal sealed class RequestContextSettings : IDisposable
 
         var networks = unreadable ? TrustedNetworks.FromValid([]) : TrustedNetworks.FromValid(options.TrustedNetworks);
         var destinations = unreadable ? DestinationPolicy.None : DestinationPolicy.FromValid(options.PropagationAllowedHosts);
+        var baggageDestinations = unreadable ? DestinationPolicy.None : DestinationPolicy.FromValid(options.Baggage.AllowedHosts);
+        if (!unreadable && options.Baggage.AllowedHosts.Count != 0)
+        {
+            _everHadBaggageAllowList = true;
+        }
+
+        if (baggageDestinations.AllowsEveryHost && _everHadBaggageAllowList)
+        {
+            baggageDestinations = DestinationPolicy.None;
+            Log.AllowListEmptiedOnReload(_logger!, "Baggage:AllowedHosts");
+        }
+
         if (!unreadable && options.PropagationAllowedHosts.Count != 0)
         {
             _everHadAllowList = true;
@@ -188,16 +212,17 @@ internal sealed class RequestContextSettings : IDisposable
         {
             // A list that disappears (a configuration file replaced, a section removed) must not open every host.
             destinations = DestinationPolicy.None;
-            Log.AllowListEmptiedOnReload(_logger!);
+            Log.AllowListEmptiedOnReload(_logger!, "PropagationAllowedHosts");
         }
 
         Volatile.Write(ref _networks, networks);
         Volatile.Write(ref _destinations, destinations);
+        Volatile.Write(ref _baggageDestinations, baggageDestinations);
         Volatile.Write(ref _lists, lists);
         Log.Reloaded(_logger!, networks.Count, destinations.Describe());
     }
 
     /// <summary>The reloadable lists, as one sequence to compare.</summary>
     private static string[] ListsOf(RequestContextOptions options) =>
-        [.. options.TrustedNetworks, "|", .. options.PropagationAllowedHosts];
+        [.. options.TrustedNetworks, "|", .. options.PropagationAllowedHosts, "|", .. options.Baggage.AllowedHosts];
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ContextMiddleware.AspNetCore.Internal.Baggage;
 using ContextMiddleware.AspNetCore.Internal.Options;
 using ContextMiddleware.AspNetCore.Internal.Tracing;
 
@@ -20,7 +21,20 @@ internal sealed class PropagationHandler(RequestContextSettings settings) : Dele
     /// <summary>Set on a request whose request-id header this handler added.</summary>
     public static readonly HttpRequestOptionsKey<bool> AddedRequestIdKey = new("ContextMiddleware.RequestContext.AddedRequestId");
 
+    /// <summary>Set on a request whose <c>baggage</c> header this handler added.</summary>
+    public static readonly HttpRequestOptionsKey<bool> AddedBaggageKey = new("ContextMiddleware.RequestContext.AddedBaggage");
+
     private int _primaryHonoursAllowList; // 0 unknown, 1 yes, 2 no
+
+    /// <summary>Takes off the <c>baggage</c> header this handler added (a redirect led to a host that may not have it).</summary>
+    public static void RemoveAddedBaggage(HttpRequestMessage request)
+    {
+        if (request.Options.TryGetValue(AddedBaggageKey, out var added) && added)
+        {
+            request.Headers.Remove(W3CBaggage.HeaderName);
+            request.Options.Set(AddedBaggageKey, false);
+        }
+    }
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -48,6 +62,14 @@ internal sealed class PropagationHandler(RequestContextSettings settings) : Dele
 
                 // Marked as ours, so that the propagator takes it off again if a redirect leads outside the allow-list.
                 request.Options.Set(AddedRequestIdKey, true);
+            }
+
+            // The one baggage header: the runtime's propagator (ours or its own) and OpenTelemetry's do not add a second.
+            if (!headers.Contains(W3CBaggage.HeaderName) && settings.BaggageDestinations.IsAllowed(request.RequestUri) &&
+                BaggageWriter.Compose(settings) is { } baggage)
+            {
+                headers.TryAddWithoutValidation(W3CBaggage.HeaderName, baggage);
+                request.Options.Set(AddedBaggageKey, true);
             }
 
             // With an Activity, the runtime's DiagnosticsHandler writes traceparent (through our propagator, which

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using ContextMiddleware.AspNetCore.Internal.Baggage;
+using ContextMiddleware.AspNetCore.Internal.Logging;
 using ContextMiddleware.AspNetCore.Internal.Options;
 using ContextMiddleware.AspNetCore.Internal.RequestIds;
 using ContextMiddleware.AspNetCore.Internal.Tracing;
@@ -32,6 +34,11 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
         {
             TraceHeaders.Write(trace, carrier, setter);
         }
+
+        if (BaggageWriter.Compose(Settings) is { } baggage)
+        {
+            setter(carrier, W3CBaggage.HeaderName, baggage);
+        }
     }
 
     public Context Extract<TCarrier>(TCarrier carrier, Func<TCarrier, string, StringValues> getter)
@@ -43,6 +50,8 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
         var trace = IncomingTrace.Read(carrier, getter, resolver.TrustsTraceContext(null, ref trustFailure), out var newTrace);
         var resolved = resolver.Resolve(carrier, getter, null, newTrace ? trace.TraceId : null, canReject: false);
 
+        var baggage = getter(carrier, W3CBaggage.HeaderName);
+        var baggageTrusted = baggage.Count != 0 && resolver.TrustsBaggage(null, ref trustFailure);
         trace.Settings = Settings;
         var context = new Context();
         context.Run(() =>
@@ -52,6 +61,7 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
                 RequestContext.ClientRequestId, resolved.ClientRequestId,
                 RequestContext.Trace, trace);
             resolver.LogOutcome(resolved, null, trustFailure);
+            ReadBaggage(baggage, baggageTrusted, null);
         });
         return context;
     }
@@ -63,6 +73,30 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
     {
         failure = null;
         return resolver.TrustsTraceContext(remoteAddress, ref failure);
+    }
+
+    public bool TrustsBaggage(System.Net.IPAddress? remoteAddress, out Exception? failure)
+    {
+        failure = null;
+        return resolver.TrustsBaggage(remoteAddress, ref failure);
+    }
+
+    /// <summary>Sets the baggage variables of a call whose context is current (its ids set), and logs what was dropped.</summary>
+    private void ReadBaggage(StringValues baggage, bool trusted, System.Net.IPAddress? remoteAddress)
+    {
+        if (baggage.Count == 0)
+        {
+            return;
+        }
+
+        if (trusted)
+        {
+            BaggageReader.Apply(baggage, Settings.Baggage, resolver.Logger);
+        }
+        else
+        {
+            Log.UntrustedBaggage(resolver.Logger, remoteAddress);
+        }
     }
 
     public IncomingCall BeginCall(IncomingCallSource source, Activity? activity)
@@ -103,7 +137,10 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
                 RequestContext.User, (ICurrentUser)user);
         }
 
+        var baggage = source.GetHeader(W3CBaggage.HeaderName);
+        var baggageTrusted = baggage.Count != 0 && resolver.TrustsBaggage(remoteAddress, ref trustFailure);
         resolver.LogOutcome(resolved, remoteAddress, trustFailure);
+        ReadBaggage(baggage, baggageTrusted, remoteAddress);
         return new IncomingCall(resolved.RequestId, resolved.ClientRequestId, trace, user, resolved.Rejected ? resolver.RejectionDetail(resolved) : null);
     }
 }

@@ -71,6 +71,13 @@ internal sealed class RequestIdResolver(
     public bool TrustsTraceContext(IPAddress? remoteAddress, ref Exception? failure) =>
         TrustPolicy.Ask(trust, IncomingValue.TraceContext, remoteAddress, ref failure);
 
+    /// <summary>Whether the baggage of a call is believed (<see cref="TrustPolicy.Ask"/>, failing closed).</summary>
+    public bool TrustsBaggage(IPAddress? remoteAddress, ref Exception? failure) =>
+        TrustPolicy.Ask(trust, IncomingValue.Baggage, remoteAddress, ref failure);
+
+    /// <summary>The logger of the request context's records.</summary>
+    public ILogger Logger => logger;
+
     /// <summary>Logs what was decided; called where the new request's context is current, so the records carry it.</summary>
     /// <param name="resolved">The request id decided.</param>
     /// <param name="remoteAddress">The caller's address; null for messages.</param>

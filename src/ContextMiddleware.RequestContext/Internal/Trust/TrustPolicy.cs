@@ -11,7 +11,12 @@ namespace ContextMiddleware.AspNetCore.Internal.Trust;
 internal sealed class TrustPolicy(RequestContextSettings settings) : IRequestContextTrustPolicy
 {
     public bool IsTrusted(IncomingValue value, IPAddress? remoteAddress) =>
-        (value == IncomingValue.RequestId ? settings.IncomingRequestIds : settings.IncomingTraceContext) switch
+        (value switch
+        {
+            IncomingValue.RequestId => settings.IncomingRequestIds,
+            IncomingValue.Baggage => settings.Baggage.Incoming,
+            _ => settings.IncomingTraceContext,
+        }) switch
         {
             RequestContextTrust.Trust => true,
             RequestContextTrust.TrustedNetworks => settings.Networks.Contains(remoteAddress),

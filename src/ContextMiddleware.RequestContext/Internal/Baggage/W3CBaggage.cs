@@ -1,0 +1,412 @@
+using System.Buffers;
+using System.Text;
+using Microsoft.Extensions.Primitives;
+
+namespace ContextMiddleware.AspNetCore.Internal.Baggage;
+
+/// <summary>
+/// The W3C Baggage format (https://www.w3.org/TR/baggage/): the one parser and formatter of <c>baggage</c> headers.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A header is a comma-separated list of members, <c>key=value</c> with optional properties (<c>;key=value</c> or
+/// <c>;key</c>), optional whitespace (spaces and tabs) around every separator, and any number of header lines read as
+/// one list. Keys and property keys are tokens (RFC 9110); values are baggage octets, percent-encoded beyond them, and
+/// decode as UTF-8 with U+FFFD for invalid sequences. Empty list members (<c>a=1,,b=2</c>) are skipped.
+/// </para>
+/// <para>
+/// A member that breaks the grammar (no <c>=</c>, a key that is not a token, a character outside the baggage octets,
+/// a <c>%</c> not followed by two hex digits, a malformed property) is dropped on its own; the others are kept.
+/// </para>
+/// </remarks>
+internal static class W3CBaggage
+{
+    /// <summary>The header's name.</summary>
+    public const string HeaderName = "baggage";
+
+    /// <summary>The size up to which every member must be propagated, in bytes (all lines together).</summary>
+    public const int MaxBytes = 8192;
+
+    /// <summary>Whether <paramref name="key"/> is a token: one or more of RFC 9110's <c>tchar</c>.</summary>
+    public static bool IsToken(ReadOnlySpan<char> key)
+    {
+        if (key.IsEmpty)
+        {
+            return false;
+        }
+
+        foreach (var c in key)
+        {
+            if (!IsTokenChar(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether <paramref name="c"/> is a <c>baggage-octet</c>: printable ASCII but for <c>" , ; \</c> and space.</summary>
+    public static bool IsValueChar(char c) =>
+        c is '\x21' or (>= '\x23' and <= '\x2B') or (>= '\x2D' and <= '\x3A') or (>= '\x3C' and <= '\x5B') or (>= '\x5D' and <= '\x7E');
+
+    private static bool IsTokenChar(char c) =>
+        c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or
+            '!' or '#' or '$' or '%' or '&' or '\'' or '*' or '+' or '-' or '.' or '^' or '_' or '`' or '|' or '~';
+
+    private static bool IsOws(char c) => c is ' ' or '\t';
+
+    /// <summary>
+    /// Decodes a member's value: percent-encoded octets as UTF-8, invalid sequences as U+FFFD. False when a <c>%</c> is
+    /// not followed by two hex digits.
+    /// </summary>
+    public static bool TryDecode(ReadOnlySpan<char> value, out string decoded)
+    {
+        var percent = value.IndexOf('%');
+        if (percent < 0)
+        {
+            decoded = value.ToString();
+            return true;
+        }
+
+        byte[]? rented = null;
+        var bytes = value.Length <= 256 ? stackalloc byte[value.Length] : (rented = ArrayPool<byte>.Shared.Rent(value.Length));
+        try
+        {
+            var length = 0;
+            for (var i = 0; i < value.Length; i++)
+            {
+                var c = value[i];
+                if (c == '%')
+                {
+                    if (i + 2 >= value.Length || !char.IsAsciiHexDigit(value[i + 1]) || !char.IsAsciiHexDigit(value[i + 2]))
+                    {
+                        decoded = string.Empty;
+                        return false;
+                    }
+
+                    bytes[length++] = (byte)((HexValue(value[i + 1]) << 4) | HexValue(value[i + 2]));
+                    i += 2;
+                }
+                else
+                {
+                    bytes[length++] = (byte)c; // validated as ASCII by the parser
+                }
+            }
+
+            decoded = Encoding.UTF8.GetString(bytes[..length]); // invalid UTF-8 becomes U+FFFD
+            return true;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static int HexValue(char c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+
+    /// <summary>Whether <paramref name="value"/> needs no percent-encoding (baggage octets other than <c>%</c>).</summary>
+    public static bool IsPlain(ReadOnlySpan<char> value)
+    {
+        foreach (var c in value)
+        {
+            if (c == '%' || !IsValueChar(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Appends <paramref name="value"/> percent-encoded: every character outside the baggage octets, and <c>%</c>, as
+    /// its UTF-8 octets (upper-case hex), as the recommendation and the .NET runtime's propagator do.
+    /// </summary>
+    public static void AppendEncoded(StringBuilder builder, string value)
+    {
+        if (IsPlain(value))
+        {
+            builder.Append(value);
+            return;
+        }
+
+        Span<byte> utf8 = stackalloc byte[4];
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (c != '%' && IsValueChar(c))
+            {
+                builder.Append(c);
+                continue;
+            }
+
+            int count;
+            if (char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                count = new Rune(c, value[i + 1]).EncodeToUtf8(utf8);
+                i++;
+            }
+            else
+            {
+                count = (Rune.TryCreate(c, out var rune) ? rune : Rune.ReplacementChar).EncodeToUtf8(utf8);
+            }
+
+            for (var j = 0; j < count; j++)
+            {
+                builder.Append('%').Append("0123456789ABCDEF"[utf8[j] >> 4]).Append("0123456789ABCDEF"[utf8[j] & 0xF]);
+            }
+        }
+    }
+
+    /// <summary>The members of one or more header lines, in order; see the remarks on the class.</summary>
+    public static MemberReader Read(StringValues lines) => new(lines);
+
+    /// <summary>Reads the members of <c>baggage</c> header lines one by one, without allocating for members it skips.</summary>
+    internal struct MemberReader(StringValues lines)
+    {
+        private int _line;
+        private int _position;
+
+        /// <summary>How many members broke the grammar and were skipped.</summary>
+        public int Malformed { get; private set; }
+
+        /// <summary>Reads the next well-formed member; false at the end of the last line.</summary>
+        public bool TryReadNext(out BaggageMember member)
+        {
+            while (_line < lines.Count)
+            {
+                var text = lines[_line] ?? string.Empty;
+                if (_position > text.Length)
+                {
+                    _line++;
+                    _position = 0;
+                    continue;
+                }
+
+                var comma = text.AsSpan(_position).IndexOf(',');
+                var end = comma < 0 ? text.Length : _position + comma;
+                var start = _position;
+                _position = end + 1;
+                if (comma < 0)
+                {
+                    _position = text.Length + 1;
+                }
+
+                switch (BaggageMember.TryParse(text, start, end, out member))
+                {
+                    case ParseResult.Member:
+                        return true;
+                    case ParseResult.Malformed:
+                        Malformed++;
+                        break;
+                }
+            }
+
+            member = default;
+            return false;
+        }
+    }
+
+    /// <summary>What parsing one list member found.</summary>
+    internal enum ParseResult
+    {
+        Empty,
+        Member,
+        Malformed,
+    }
+}
+
+/// <summary>One well-formed list member, as a range of the header line it came in (nothing copied).</summary>
+internal readonly struct BaggageMember
+{
+    private readonly int _keyLength;
+    private readonly int _valueStart;
+    private readonly int _valueLength;
+
+    private BaggageMember(string line, int start, int length, int keyLength, int valueStart, int valueLength, bool canonical)
+    {
+        Line = line;
+        Start = start;
+        Length = length;
+        _keyLength = keyLength;
+        _valueStart = valueStart;
+        _valueLength = valueLength;
+        Canonical = canonical;
+    }
+
+    /// <summary>The header line the member is part of.</summary>
+    public string Line { get; }
+
+    /// <summary>Where the member starts in <see cref="Line"/>, whitespace trimmed.</summary>
+    public int Start { get; }
+
+    /// <summary>The member's length in <see cref="Line"/>, whitespace trimmed.</summary>
+    public int Length { get; }
+
+    /// <summary>Whether the member has no whitespace inside, so that its text is already the form it is sent in.</summary>
+    public bool Canonical { get; }
+
+    public ReadOnlySpan<char> Key => Line.AsSpan(Start, _keyLength);
+
+    /// <summary>The value as sent (percent-encoded).</summary>
+    public ReadOnlySpan<char> EncodedValue => Line.AsSpan(_valueStart, _valueLength);
+
+    /// <summary>The member's text as sent: key, value and properties, whitespace inside included.</summary>
+    public ReadOnlySpan<char> Text => Line.AsSpan(Start, Length);
+
+    /// <summary>The member in the form it is sent on: without whitespace around its separators, properties kept.</summary>
+    public string ToCanonical()
+    {
+        if (Canonical)
+        {
+            return Text.ToString();
+        }
+
+        var builder = new StringBuilder(Length);
+        builder.Append(Key).Append('=').Append(EncodedValue);
+        var properties = Line.AsSpan(_valueStart + _valueLength, Start + Length - _valueStart - _valueLength);
+        foreach (var range in properties.Split(';'))
+        {
+            var property = properties[range].Trim(" \t");
+            if (property.IsEmpty)
+            {
+                continue;
+            }
+
+            var equals = property.IndexOf('=');
+            builder.Append(';');
+            if (equals < 0)
+            {
+                builder.Append(property);
+            }
+            else
+            {
+                builder.Append(property[..equals].TrimEnd(" \t")).Append('=').Append(property[(equals + 1)..].TrimStart(" \t"));
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>Parses <c>line[start..end]</c> as one list member.</summary>
+    public static W3CBaggage.ParseResult TryParse(string line, int start, int end, out BaggageMember member)
+    {
+        member = default;
+        var span = line.AsSpan(start, end - start);
+        var leading = span.Length - span.TrimStart(" \t").Length;
+        span = span.Trim(" \t");
+        if (span.IsEmpty)
+        {
+            return W3CBaggage.ParseResult.Empty;
+        }
+
+        start += leading;
+        var canonical = true;
+        var semicolon = span.IndexOf(';');
+        var head = semicolon < 0 ? span : span[..semicolon];
+        var equals = head.IndexOf('=');
+        if (equals <= 0)
+        {
+            return W3CBaggage.ParseResult.Malformed;
+        }
+
+        var key = head[..equals];
+        var keyTrimmed = key.TrimEnd(" \t");
+        if (keyTrimmed.Length != key.Length)
+        {
+            canonical = false;
+        }
+
+        if (!W3CBaggage.IsToken(keyTrimmed))
+        {
+            return W3CBaggage.ParseResult.Malformed;
+        }
+
+        var valueRaw = head[(equals + 1)..];
+        var value = valueRaw.Trim(" \t");
+        if (value.Length != valueRaw.Length)
+        {
+            canonical = false;
+        }
+
+        if (!IsValue(value))
+        {
+            return W3CBaggage.ParseResult.Malformed;
+        }
+
+        var valueStart = start + equals + 1 + (valueRaw.Length - valueRaw.TrimStart(" \t").Length);
+        if (semicolon >= 0)
+        {
+            var properties = span[(semicolon + 1)..];
+            foreach (var range in properties.Split(';'))
+            {
+                var propertyRaw = properties[range];
+                var property = propertyRaw.Trim(" \t");
+                if (property.Length != propertyRaw.Length || property.IsEmpty)
+                {
+                    canonical = false;
+                }
+
+                if (property.IsEmpty)
+                {
+                    continue;
+                }
+
+                var propertyEquals = property.IndexOf('=');
+                var propertyKey = propertyEquals < 0 ? property : property[..propertyEquals];
+                var propertyKeyTrimmed = propertyKey.TrimEnd(" \t");
+                if (propertyKeyTrimmed.Length != propertyKey.Length)
+                {
+                    canonical = false;
+                }
+
+                if (!W3CBaggage.IsToken(propertyKeyTrimmed))
+                {
+                    return W3CBaggage.ParseResult.Malformed;
+                }
+
+                if (propertyEquals >= 0)
+                {
+                    var propertyValueRaw = property[(propertyEquals + 1)..];
+                    var propertyValue = propertyValueRaw.TrimStart(" \t");
+                    if (propertyValue.Length != propertyValueRaw.Length)
+                    {
+                        canonical = false;
+                    }
+
+                    if (!IsValue(propertyValue))
+                    {
+                        return W3CBaggage.ParseResult.Malformed;
+                    }
+                }
+            }
+        }
+
+        member = new BaggageMember(line, start, span.Length, keyTrimmed.Length, valueStart, value.Length, canonical);
+        return W3CBaggage.ParseResult.Member;
+    }
+
+    /// <summary>Baggage octets, with every <c>%</c> followed by two hex digits.</summary>
+    private static bool IsValue(ReadOnlySpan<char> value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (!W3CBaggage.IsValueChar(c))
+            {
+                return false;
+            }
+
+            if (c == '%' && (i + 2 >= value.Length || !char.IsAsciiHexDigit(value[i + 1]) || !char.IsAsciiHexDigit(value[i + 2])))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
