@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using ContextMiddleware.Testing;
+using Microsoft.Extensions.Logging;
+
+namespace ContextMiddleware.AspNetCore.Tests.Baggage;
+
+/// <summary>The tenant of a request: the app's own variable, carried between services as the baggage member <c>tenant</c>.</summary>
+public static class Tenant
+{
+    public static readonly ContextVar<string?> Current = new("Tenant", null);
+}
+
+/// <summary>What one service saw of a request, and what the next service saw of its call.</summary>
+public sealed record HopView(
+    string Service,
+    string RequestId,
+    string? Tenant,
+    string? BaggageHeader,
+    string ActivityBaggage,
+    HopView? Next);
+
+/// <summary>Services over Kestrel on 127.0.0.1 with a /hop endpoint that reports the tenant and calls the next service.</summary>
+public static class BaggageServices
+{
+    public static Task<TestApp> StartAsync(
+        string name,
+        Uri? next = null,
+        Action<RequestContextOptions>? configure = null,
+        Action<WebApplicationBuilder>? builder = null,
+        bool registerTenant = true) =>
+        TestApp.StartAsync(
+            app =>
+            {
+                app.UseRequestContext();
+                app.MapGet("/hop", async (HttpContext context, IHttpClientFactory factory, ILoggerFactory loggers, string? set) =>
+                {
+                    if (set is not null)
+                    {
+                        Tenant.Current.Set(set);
+                    }
+
+                    loggers.CreateLogger("Hop").LogInformation("Hop at {Service}", name);
+                    var next = context.RequestServices.GetService<NextService>() is { } downstream
+                        ? await factory.CreateClient("next").GetFromJsonAsync<HopView>(downstream.Path)
+                        : null;
+                    return new HopView(
+                        name,
+                        RequestContext.RequestId.Get()!,
+                        Tenant.Current.Get(),
+                        context.Request.Headers["baggage"] is { Count: > 0 } baggage ? baggage.ToString() : null,
+                        string.Join(",", Activity.Current?.Baggage.Select(item => $"{item.Key}={item.Value}") ?? []),
+                        next);
+                });
+            },
+            b =>
+            {
+                b.Services.AddRequestContext(options =>
+                {
+                    if (registerTenant)
+                    {
+                        options.Baggage.Add(Tenant.Current, "tenant", v => v.Pattern = "^[a-z0-9-]{1,32}$");
+                    }
+
+                    configure?.Invoke(options);
+                });
+                b.Services.AddHttpClient();
+                if (next is not null)
+                {
+                    b.Services.AddSingleton(new NextService(next.PathAndQuery == "/" ? "hop" : next.PathAndQuery.TrimStart('/')));
+                    b.Services.AddHttpClient("next", client => client.BaseAddress = new Uri(next.GetLeftPart(UriPartial.Authority))).AddRequestContextPropagation();
+                }
+
+                builder?.Invoke(b);
+            },
+            kestrel: true);
+
+    public sealed record NextService(string Path);
+}
