@@ -45,7 +45,8 @@ public sealed class W3CTraceContextPropagator : DistributedContextPropagator
     /// <inheritdoc />
     public override void Inject(Activity? activity, object? carrier, PropagatorSetterCallback? setter)
     {
-        if (carrier is HttpRequestMessage request && !_settings.Destinations.IsAllowed(request.RequestUri))
+        var request = carrier as HttpRequestMessage;
+        if (request is not null && !_settings.Destinations.IsAllowed(request.RequestUri))
         {
             // Also each hop of a redirect: a host in the allow-list may send the request on to one outside it, with the
             // request id that AddRequestContextPropagation() added for the first host.
@@ -55,13 +56,23 @@ public sealed class W3CTraceContextPropagator : DistributedContextPropagator
                 request.Options.Set(PropagationHandler.AddedRequestIdKey, false);
             }
 
-            PropagationHandler.RemoveAddedBaggage(request);
-            return;
-        }
+            // OpenTelemetry's HttpClient instrumentation writes its trace headers and baggage before the runtime asks this
+            // propagator: a host outside the allow-list gets none of them (unless the app set them on the request).
+            if (PropagationHandler.AppHeadersOf(request) is { } app)
+            {
+                if ((app & PropagationHandler.AppHeaders.TraceParent) == 0)
+                {
+                    request.Headers.Remove(TraceHeaders.TraceParent);
+                    request.Headers.Remove(TraceHeaders.TraceState);
+                }
 
-        if (carrier is HttpRequestMessage redirected && !_settings.BaggageDestinations.IsAllowed(redirected.RequestUri))
-        {
-            PropagationHandler.RemoveAddedBaggage(redirected);
+                if ((app & PropagationHandler.AppHeaders.Baggage) == 0)
+                {
+                    request.Headers.Remove(W3CBaggage.HeaderName);
+                }
+            }
+
+            return;
         }
 
         if (activity is null || setter is null)
@@ -81,10 +92,46 @@ public sealed class W3CTraceContextPropagator : DistributedContextPropagator
             setter(carrier, TraceHeaders.TraceState, traceState);
         }
 
-        if ((carrier is not HttpRequestMessage outgoing || _settings.BaggageDestinations.IsAllowed(outgoing.RequestUri)) &&
-            BaggageWriter.Compose(_settings) is { } baggage)
+        if (request is null)
         {
-            setter(carrier, W3CBaggage.HeaderName, baggage);
+            if (BaggageWriter.Compose(_settings) is { } baggage)
+            {
+                setter(carrier, W3CBaggage.HeaderName, baggage);
+            }
+
+            return;
+        }
+
+        // The one baggage header of an outgoing call is the suite's: it replaces the one OpenTelemetry's HttpClient
+        // instrumentation wrote before (from Baggage.Current, to every host), unless the app set one on the request.
+        var appHeaders = PropagationHandler.AppHeadersOf(request);
+        if ((appHeaders & PropagationHandler.AppHeaders.Baggage) != 0)
+        {
+            // OpenTelemetry's instrumentation replaces even the app's own: put it back.
+            if (PropagationHandler.AppBaggageOf(request) is { } appBaggage)
+            {
+                request.Headers.Remove(W3CBaggage.HeaderName);
+                request.Headers.TryAddWithoutValidation(W3CBaggage.HeaderName, appBaggage);
+            }
+
+            return;
+        }
+
+        if (appHeaders is null)
+        {
+            // Not sent through AddRequestContextPropagation(): add, never replace.
+            if (_settings.BaggageDestinations.IsAllowed(request.RequestUri) && BaggageWriter.Compose(_settings) is { } added)
+            {
+                setter(carrier, W3CBaggage.HeaderName, added);
+            }
+
+            return;
+        }
+
+        request.Headers.Remove(W3CBaggage.HeaderName);
+        if (_settings.BaggageDestinations.IsAllowed(request.RequestUri) && BaggageWriter.Compose(_settings) is { } outgoing)
+        {
+            request.Headers.TryAddWithoutValidation(W3CBaggage.HeaderName, outgoing);
         }
     }
 

@@ -21,23 +21,46 @@ internal sealed class PropagationHandler(RequestContextSettings settings) : Dele
     /// <summary>Set on a request whose request-id header this handler added.</summary>
     public static readonly HttpRequestOptionsKey<bool> AddedRequestIdKey = new("ContextMiddleware.RequestContext.AddedRequestId");
 
-    /// <summary>Set on a request whose <c>baggage</c> header this handler added.</summary>
-    public static readonly HttpRequestOptionsKey<bool> AddedBaggageKey = new("ContextMiddleware.RequestContext.AddedBaggage");
+    /// <summary>
+    /// Set on every request this handler sends: which of the headers the context writes the app had set on the request
+    /// itself (<see cref="AppHeaders"/>), so that the propagator leaves those alone and owns the others.
+    /// </summary>
+    private static readonly HttpRequestOptionsKey<object> s_appHeadersKey = new("ContextMiddleware.RequestContext.AppHeaders");
+
+    // Boxed once: a request stores one of these, never a new box.
+    private static readonly object[] s_appHeaders = [AppHeaders.None, AppHeaders.TraceParent, AppHeaders.Baggage, AppHeaders.TraceParent | AppHeaders.Baggage];
 
     private int _primaryHonoursAllowList; // 0 unknown, 1 yes, 2 no
 
-    /// <summary>Takes off the <c>baggage</c> header this handler added (a redirect led to a host that may not have it).</summary>
-    public static void RemoveAddedBaggage(HttpRequestMessage request)
+    /// <summary>The context's headers the app set on a request itself.</summary>
+    [Flags]
+    public enum AppHeaders
     {
-        if (request.Options.TryGetValue(AddedBaggageKey, out var added) && added)
-        {
-            request.Headers.Remove(W3CBaggage.HeaderName);
-            request.Options.Set(AddedBaggageKey, false);
-        }
+        None = 0,
+        TraceParent = 1,
+        Baggage = 2,
     }
+
+    /// <summary>The <c>baggage</c> the app set on a request itself, kept to put back if other code replaced it.</summary>
+    private static readonly HttpRequestOptionsKey<string[]> s_appBaggageKey = new("ContextMiddleware.RequestContext.AppBaggage");
+
+    /// <summary>The <c>baggage</c> lines the app set on <paramref name="request"/>, or <see langword="null"/>.</summary>
+    public static string[]? AppBaggageOf(HttpRequestMessage request) =>
+        request.Options.TryGetValue(s_appBaggageKey, out var lines) ? lines : null;
+
+    /// <summary>Which headers the app set on <paramref name="request"/>; <see langword="null"/> when this handler did not send it.</summary>
+    public static AppHeaders? AppHeadersOf(HttpRequestMessage request) =>
+        request.Options.TryGetValue(s_appHeadersKey, out var flags) ? (AppHeaders)flags : null;
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
+        var app = (request.Headers.Contains(TraceHeaders.TraceParent) ? AppHeaders.TraceParent : AppHeaders.None) |
+            (request.Headers.Contains(W3CBaggage.HeaderName) ? AppHeaders.Baggage : AppHeaders.None);
+        request.Options.Set(s_appHeadersKey, s_appHeaders[(int)app]);
+        if ((app & AppHeaders.Baggage) != 0 && request.Headers.TryGetValues(W3CBaggage.HeaderName, out var appBaggage))
+        {
+            request.Options.Set(s_appBaggageKey, [.. appBaggage]);
+        }
         if (!settings.Destinations.IsAllowed(request.RequestUri))
         {
             if (!PrimaryHonoursAllowList())
@@ -64,21 +87,23 @@ internal sealed class PropagationHandler(RequestContextSettings settings) : Dele
                 request.Options.Set(AddedRequestIdKey, true);
             }
 
-            // The one baggage header: the runtime's propagator (ours or its own) and OpenTelemetry's do not add a second.
-            if (!headers.Contains(W3CBaggage.HeaderName) && settings.BaggageDestinations.IsAllowed(request.RequestUri) &&
-                BaggageWriter.Compose(settings) is { } baggage)
-            {
-                headers.TryAddWithoutValidation(W3CBaggage.HeaderName, baggage);
-                request.Options.Set(AddedBaggageKey, true);
-            }
-
             // With an Activity, the runtime's DiagnosticsHandler writes traceparent (through our propagator, which
             // applies the same allow-list). Without one, nothing would: write the request's trace context ourselves,
             // each call with a parent-id of its own, as each would have with a client span.
-            if (Activity.Current is null && RequestContext.Trace.Get() is { } trace && !headers.Contains(TraceHeaders.TraceParent))
+            if (Activity.Current is null)
             {
-                TraceHeaders.Write(trace.WithSpanId(ActivitySpanId.CreateRandom().ToHexString()), headers,
-                    static (carrier, name, value) => carrier.TryAddWithoutValidation(name, value));
+                if (RequestContext.Trace.Get() is { } trace && (app & AppHeaders.TraceParent) == 0)
+                {
+                    TraceHeaders.Write(trace.WithSpanId(ActivitySpanId.CreateRandom().ToHexString()), headers,
+                        static (carrier, name, value) => carrier.TryAddWithoutValidation(name, value));
+                }
+
+                // Likewise the baggage (with an Activity the propagator writes it, replacing OpenTelemetry's).
+                if ((app & AppHeaders.Baggage) == 0 && settings.BaggageDestinations.IsAllowed(request.RequestUri) &&
+                    BaggageWriter.Compose(settings) is { } baggage)
+                {
+                    headers.TryAddWithoutValidation(W3CBaggage.HeaderName, baggage);
+                }
             }
         }
 
