@@ -8,6 +8,9 @@ namespace ContextMiddleware.Grpc.Tests;
 /// <summary>gRPC apps over Kestrel, HTTP/2 without TLS on 127.0.0.1, JWT bearer authentication on.</summary>
 internal static class GrpcApps
 {
+    /// <summary>A baggage variable every app registers (key <c>tenant</c>).</summary>
+    public static readonly ContextVar<string?> Tenant = new("GrpcTenant", null);
+
     public static Task<TestApp> StartAsync(Action<WebApplicationBuilder>? configureBuilder = null, Action<RequestContextOptions>? options = null) =>
         TestApp.StartAsync(
             app =>
@@ -20,7 +23,11 @@ internal static class GrpcApps
             builder =>
             {
                 builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http2));
-                builder.Services.AddRequestContext(options);
+                builder.Services.AddRequestContext(o =>
+                {
+                    o.Baggage.Add(Tenant, "tenant");
+                    options?.Invoke(o);
+                });
                 Jwt.AddJwtBearer(builder);
                 builder.Services.AddAuthorization();
                 builder.Services.AddGrpc().AddRequestContext();

@@ -79,6 +79,7 @@ public sealed class ProbeService(ILogger<ProbeService> logger, ContextProbe.Cont
             ActivityTraceId = Activity.Current?.TraceId.ToHexString() ?? string.Empty,
             UserId = RequestContext.User.Get().Id ?? string.Empty,
             ChildRequestId = child ?? string.Empty,
+            Tenant = GrpcApps.Tenant.Get() ?? string.Empty,
         };
     }
 }

@@ -42,6 +42,34 @@ public sealed class PropagationTests
     }
 
     [Fact]
+    public async Task The_callers_tenant_travels_in_the_baggage_metadata_to_the_downstream_service()
+    {
+        await using var downstream = await GrpcApps.StartAsync();
+        await using var upstream = await StartUpstreamAsync(downstream);
+        await using var services = GrpcApps.ClientServices(upstream);
+        var client = services.GetRequiredService<ContextProbe.ContextProbeClient>();
+
+        var relayed = await client.RelayAsync(new Probe { Tag = "relay" }, new Metadata { { "baggage", "tenant=acme,other=1" } });
+
+        Assert.Equal("acme", relayed.Caller.Tenant);
+        Assert.Equal("acme", relayed.Downstream.Tenant);
+    }
+
+    [Fact]
+    public async Task A_host_outside_the_baggage_allow_list_gets_no_tenant()
+    {
+        await using var downstream = await GrpcApps.StartAsync();
+        await using var upstream = await StartUpstreamAsync(downstream, options => options.Baggage.AllowedHosts.Add("orders.internal.example"));
+        await using var services = GrpcApps.ClientServices(upstream);
+        var client = services.GetRequiredService<ContextProbe.ContextProbeClient>();
+
+        var relayed = await client.RelayAsync(new Probe { Tag = "relay" }, new Metadata { { "baggage", "tenant=acme" } });
+
+        Assert.Equal("acme", relayed.Caller.Tenant);
+        Assert.Equal(string.Empty, relayed.Downstream.Tenant);
+    }
+
+    [Fact]
     public async Task A_host_outside_the_allow_list_gets_neither_the_request_id_nor_the_trace()
     {
         await using var downstream = await GrpcApps.StartAsync();
