@@ -178,28 +178,29 @@ public class W3CBaggageFormatTests
 
         // test_serialize_at_least_64: 64 members are kept.
         var sixtyFour = string.Join(",", Enumerable.Range(0, 64).Select(i => $"key{i}=value"));
-        Assert.Equal(64, BaggageReader.Select(sixtyFour, settings).PassThrough!.Count);
+        Assert.Equal(64, BaggageReader.Kept(sixtyFour, settings, out var changed).Count);
+        Assert.False(changed);
 
         // test_serialize_long_entry: one member of exactly 8,192 bytes is kept.
         var longEntry = "a=" + string.Concat(Enumerable.Repeat("0123456789", 819));
         Assert.Equal(8192, longEntry.Length);
-        Assert.Equal(longEntry, string.Join(",", BaggageReader.Select(longEntry, settings).Kept()));
+        Assert.Equal(longEntry, string.Join(",", BaggageReader.Kept(longEntry, settings, out _)));
 
         // test_serialize_many_entries: 512 members in exactly 8,192 bytes are all kept.
         var many = string.Join(",", Enumerable.Range(0, 512).Select(i => $"{i:000}=0123456789a")) + "b";
         Assert.Equal(8192, many.Length);
-        var manySelection = BaggageReader.Select(many, settings);
-        Assert.Equal(512, manySelection.PassThrough!.Count);
-        Assert.Equal(0, manySelection.OverLimit);
+        Assert.Equal(512, BaggageReader.Kept(many, settings, out changed).Count);
+        Assert.False(changed);
 
         // Beyond 8,192 bytes: the registered member is kept first, then whole unregistered members in order.
         var over = string.Join(",", Enumerable.Range(0, 1000).Select(i => $"k{i:000}=0123456789")) + ",tenant=acme";
-        var selection = BaggageReader.Select(over, settings);
-        var kept = string.Join(",", selection.Kept());
-        Assert.True(kept.Length <= 8192, $"kept {kept.Length} bytes");
-        Assert.StartsWith("tenant=acme,k000=0123456789,k001=", kept, StringComparison.Ordinal);
-        Assert.Equal(1000 - selection.PassThrough!.Count, selection.OverLimit);
-        Assert.Equal(BaggageReader.Select(over, settings).Kept(), selection.Kept()); // deterministic
+        var kept = BaggageReader.Kept(over, settings, out changed);
+        var text = string.Join(",", kept);
+        Assert.True(changed);
+        Assert.True(text.Length <= 8192, $"kept {text.Length} bytes");
+        Assert.StartsWith("tenant=acme,k000=0123456789,k001=", text, StringComparison.Ordinal);
+        Assert.Equal(1 + (8192 - "tenant=acme".Length) / ",k000=0123456789".Length, kept.Count);
+        Assert.Equal(kept, BaggageReader.Kept(over, settings, out _)); // deterministic
     }
 
     private static Dictionary<string, string> Decode(string header)

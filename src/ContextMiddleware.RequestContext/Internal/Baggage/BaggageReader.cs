@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 
@@ -7,233 +6,226 @@ namespace ContextMiddleware.AspNetCore.Internal.Baggage;
 
 /// <summary>
 /// The one home of what is believed of a trusted caller's <c>baggage</c>: which members become variables' values,
-/// which are passed on, and which are dropped and why. Every transport goes through <see cref="Select"/>: calls and
-/// messages (<see cref="Apply"/>), ASP.NET Core's hosting (<see cref="Normalize"/>, for the header that OpenTelemetry
-/// reads again) and the Activity's baggage (<see cref="Decode"/>).
+/// which are passed on, and which are dropped and why. Registered members come first (the first of a repeated key,
+/// when its value reads and passes its checks), then, when passed through, the unregistered ones in the order they
+/// came; whole members within <see cref="W3CBaggage.MaxBytes"/>. Calls and messages (<see cref="Apply"/>), ASP.NET
+/// Core's hosting (<see cref="Normalize"/>, for the header OpenTelemetry reads again), the Activity's baggage
+/// (<see cref="Decode"/>) and outgoing calls (<see cref="PassedOn"/>) all decide here.
 /// </summary>
 internal static class BaggageReader
 {
-    /// <summary>
-    /// Parses <paramref name="lines"/> and decides: registered members whose value reads and passes its checks (the
-    /// first of a repeated key), then, when passed through, unregistered ones; within <see cref="W3CBaggage.MaxBytes"/>,
-    /// registered members first, then the others in the order they came, whole members only.
-    /// </summary>
-    public static BaggageSelection Select(StringValues lines, BaggageSettings settings)
+    /// <summary>The registered members of a header: their variables and values, and what was dropped.</summary>
+    public static RegisteredMembers ReadRegistered(StringValues lines, BaggageSettings settings)
     {
-        var selection = new BaggageSelection();
+        var result = new RegisteredMembers();
         var reader = W3CBaggage.Read(lines);
         while (reader.TryReadNext(out var member))
         {
-            if (settings.ByKey.TryGetValue(member.Key, out var variable))
+            if (!settings.ByKey.TryGetValue(member.Key, out var variable))
             {
-                if (selection.Has(variable))
-                {
-                    selection.Drop(variable.Key, "the key is repeated (the first member is used)");
-                    continue;
-                }
-
-                // The parser checked the percent-encoding: decoding cannot fail here.
-                W3CBaggage.TryDecode(member.EncodedValue, out var text);
-                if (variable.TryRead(text, out var value, out var reason))
-                {
-                    selection.Registered.Add(new(variable, value, member));
-                }
-                else
-                {
-                    selection.Drop(variable.Key, reason);
-                }
+                result.Unregistered++;
+                continue;
             }
-            else if (settings.PassThroughUnregistered)
+
+            if (result.Items?.Exists(item => ReferenceEquals(item.Variable, variable)) == true)
             {
-                (selection.PassThrough ??= []).Add(new(member, member.Canonical ? null : member.ToCanonical()));
+                result.Drop(variable.Key, "the key is repeated (the first member is used)");
+                continue;
+            }
+
+            // The parser checked the percent-encoding: decoding cannot fail here.
+            W3CBaggage.TryDecode(member.EncodedValue, out var text);
+            if (variable.TryRead(text, out var value, out var reason))
+            {
+                (result.Items ??= []).Add(new(variable, value, member));
             }
             else
             {
-                selection.Unregistered++;
+                result.Drop(variable.Key, reason);
             }
         }
 
-        selection.Malformed = reader.Malformed;
-        selection.FitToLimit();
-        return selection;
+        result.Malformed = reader.Malformed;
+
+        // Registered members are kept first, in the order they came, whole members within the limit.
+        for (var i = 0; i < (result.Items?.Count ?? 0); i++)
+        {
+            var length = result.Items![i].Member.CanonicalLength + (result.Used == 0 ? 0 : 1);
+            if (result.Used + length > W3CBaggage.MaxBytes)
+            {
+                result.Items.RemoveAt(i--);
+                result.OverLimit++;
+                continue;
+            }
+
+            result.Used += length;
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Visits the unregistered members of <paramref name="lines"/> that fit after <paramref name="used"/> bytes of
+    /// registered members, in the order they came (whole members, greedily).
+    /// </summary>
+    /// <returns>How many were visited; <paramref name="overLimit"/> how many did not fit.</returns>
+    public static int PassedOn<TState>(
+        StringValues lines, BaggageSettings settings, int used, Action<BaggageMember, TState> visit, TState state, out int overLimit)
+    {
+        overLimit = 0;
+        var kept = 0;
+        var reader = W3CBaggage.Read(lines);
+        while (reader.TryReadNext(out var member))
+        {
+            if (settings.ByKey.ContainsKey(member.Key))
+            {
+                continue;
+            }
+
+            var length = member.CanonicalLength + (used == 0 ? 0 : 1);
+            if (used + length > W3CBaggage.MaxBytes)
+            {
+                overLimit++;
+                continue;
+            }
+
+            used += length;
+            kept++;
+            visit(member, state);
+        }
+
+        return kept;
     }
 
     /// <summary>
     /// Sets the registered variables and the members to pass on in the current flow, from a trusted caller's
-    /// <paramref name="lines"/>; then logs what was dropped (so the records carry the call's ids, set before).
+    /// <paramref name="lines"/>; then logs what was dropped (so the records carry the call's ids, set before). Allocates
+    /// only for registered members: the members to pass on are kept as the lines they came in, and read again when a
+    /// call is made.
     /// </summary>
     public static void Apply(StringValues lines, BaggageSettings settings, ILogger? logger)
     {
-        var selection = Select(lines, settings);
-        foreach (var (variable, value, _) in selection.Registered)
+        var registered = ReadRegistered(lines, settings);
+        foreach (var (variable, value, _) in registered.Items ?? [])
         {
             variable.Set(value);
         }
 
-        if (selection.PassThrough is { Count: > 0 } passThrough)
+        var overLimit = registered.OverLimit;
+        if (settings.PassThroughUnregistered && registered.Unregistered != 0)
         {
-            IncomingBaggage.Current.Set(new IncomingBaggage([.. passThrough]));
+            var kept = PassedOn(lines, settings, registered.Used, static (_, _) => { }, 0, out var passOverLimit);
+            overLimit += passOverLimit;
+            if (kept != 0)
+            {
+                IncomingBaggage.Current.Set(new IncomingBaggage(lines, registered.Used));
+            }
         }
 
-        if (logger is not null)
+        if (logger is null)
         {
-            selection.Log(logger);
+            return;
+        }
+
+        foreach (var (key, reason) in registered.Dropped ?? [])
+        {
+            Logging.Log.BaggageMemberDropped(logger, key, reason);
+        }
+
+        if (registered.Malformed != 0)
+        {
+            Logging.Log.MalformedBaggage(logger, registered.Malformed);
+        }
+
+        if (overLimit != 0)
+        {
+            Logging.Log.BaggageOverLimit(logger, overLimit, "received", W3CBaggage.MaxBytes);
         }
     }
 
+    /// <summary>The canonical text of every member kept, registered first.</summary>
+    public static List<string> Kept(StringValues lines, BaggageSettings settings, out bool changed)
+    {
+        var registered = ReadRegistered(lines, settings);
+        var kept = new List<string>();
+        var rewritten = false;
+        foreach (var (_, _, member) in registered.Items ?? [])
+        {
+            rewritten |= !member.Canonical;
+            kept.Add(member.Canonical ? member.Text.ToString() : member.ToCanonical());
+        }
+
+        var passOverLimit = 0;
+        if (settings.PassThroughUnregistered)
+        {
+            PassedOn(lines, settings, registered.Used, (member, list) =>
+            {
+                rewritten |= !member.Canonical;
+                list.Add(member.Canonical ? member.Text.ToString() : member.ToCanonical());
+            }, kept, out passOverLimit);
+        }
+
+        changed = rewritten || registered.Dropped is not null || registered.Malformed != 0 || registered.OverLimit != 0 || passOverLimit != 0 ||
+            (!settings.PassThroughUnregistered && registered.Unregistered != 0);
+        return kept;
+    }
+
     /// <summary>
-    /// The header a trusted caller's <paramref name="lines"/> come down to: the lines themselves when nothing is dropped
-    /// or rewritten, otherwise the members kept, in canonical form, as one line (empty when none is kept).
+    /// The header a trusted caller's <paramref name="lines"/> come down to: the lines themselves when every member is
+    /// kept as it came, otherwise the members kept, in canonical form, as one line (empty when none is kept).
     /// </summary>
     public static StringValues Normalize(StringValues lines, BaggageSettings settings)
     {
-        var selection = Select(lines, settings);
-        if (!selection.Changed && lines.Count == 1)
+        var kept = Kept(lines, settings, out var changed);
+        if (!changed && lines.Count == 1)
         {
             return lines;
         }
 
-        var builder = new StringBuilder();
-        foreach (var member in selection.Kept())
-        {
-            if (builder.Length != 0)
-            {
-                builder.Append(',');
-            }
-
-            builder.Append(member);
-        }
-
-        return builder.Length == 0 ? StringValues.Empty : new StringValues(builder.ToString());
+        return kept.Count == 0 ? StringValues.Empty : new StringValues(string.Join(",", kept));
     }
 
-    /// <summary>The members kept, decoded, for <see cref="Activity.Baggage"/> (the runtime adds them to the Activity in reverse).</summary>
+    /// <summary>The members kept, decoded, for <see cref="Activity.Baggage"/>.</summary>
     public static List<KeyValuePair<string, string?>>? Decode(StringValues lines, BaggageSettings settings)
     {
-        var selection = Select(lines, settings);
         List<KeyValuePair<string, string?>>? pairs = null;
-        foreach (var (variable, _, member) in selection.Registered)
+        foreach (var text in Kept(lines, settings, out _))
         {
-            W3CBaggage.TryDecode(member.EncodedValue, out var text);
-            (pairs ??= []).Add(new(variable.Key, text));
-        }
-
-        foreach (var member in selection.PassThrough ?? [])
-        {
-            W3CBaggage.TryDecode(ValueOf(member.Text), out var text);
-            (pairs ??= []).Add(new(member.Key.ToString(), text));
+            var equals = text.IndexOf('=', StringComparison.Ordinal);
+            var value = text.AsSpan(equals + 1);
+            var semicolon = value.IndexOf(';');
+            W3CBaggage.TryDecode(semicolon < 0 ? value : value[..semicolon], out var decoded);
+            (pairs ??= []).Add(new(text[..equals], decoded));
         }
 
         return pairs;
     }
-
-    /// <summary>The encoded value of a member in canonical form (<c>key=value;properties</c>).</summary>
-    private static ReadOnlySpan<char> ValueOf(ReadOnlySpan<char> text)
-    {
-        var value = text[(text.IndexOf('=') + 1)..];
-        var semicolon = value.IndexOf(';');
-        return semicolon < 0 ? value : value[..semicolon];
-    }
 }
 
-/// <summary>What <see cref="BaggageReader.Select"/> decided for one header.</summary>
-internal sealed class BaggageSelection
+/// <summary>The registered members of one header, as <see cref="BaggageReader.ReadRegistered"/> decided.</summary>
+internal sealed class RegisteredMembers
 {
     /// <summary>The longest key a record shows; keys are tokens, so they are safe to log, but can be long.</summary>
     private const int MaxLoggedKeyLength = 64;
 
-    public List<(BaggageVariable Variable, object? Value, BaggageMember Member)> Registered { get; } = [];
+    /// <summary>The members kept, with their variables and values read.</summary>
+    public List<(BaggageVariable Variable, object? Value, BaggageMember Member)>? Items { get; set; }
 
-    public List<PassThroughMember>? PassThrough { get; set; }
-
-    /// <summary>Registered keys dropped, and why.</summary>
+    /// <summary>Registered keys dropped, and why (never the value).</summary>
     public List<(string Key, string Reason)>? Dropped { get; private set; }
 
     /// <summary>Members that broke the grammar.</summary>
     public int Malformed { get; set; }
 
-    /// <summary>Unregistered members not passed through (the option is off).</summary>
+    /// <summary>Members no variable is registered for.</summary>
     public int Unregistered { get; set; }
 
-    /// <summary>Members dropped to keep within the size limit.</summary>
-    public int OverLimit { get; private set; }
+    /// <summary>Registered members dropped to keep within the limit.</summary>
+    public int OverLimit { get; set; }
 
-    /// <summary>Whether the members kept differ from what was sent (beyond whitespace, which is always removed).</summary>
-    public bool Changed => Dropped is not null || Malformed != 0 || Unregistered != 0 || OverLimit != 0 ||
-        Registered.Exists(static item => !item.Member.Canonical) || PassThrough?.Exists(static member => member.IsRewritten) == true;
-
-    public bool Has(BaggageVariable variable) => Registered.Exists(item => ReferenceEquals(item.Variable, variable));
+    /// <summary>The bytes the registered members kept take, separators included.</summary>
+    public int Used { get; set; }
 
     public void Drop(string key, string reason) =>
         (Dropped ??= []).Add((key.Length <= MaxLoggedKeyLength ? key : string.Concat(key.AsSpan(0, MaxLoggedKeyLength), "…"), reason));
-
-    /// <summary>The text of every member kept, registered first.</summary>
-    public IEnumerable<string> Kept()
-    {
-        foreach (var (_, _, member) in Registered)
-        {
-            yield return member.Canonical ? member.Text.ToString() : member.ToCanonical();
-        }
-
-        foreach (var member in PassThrough ?? [])
-        {
-            yield return member.Text.ToString();
-        }
-    }
-
-    /// <summary>Drops whole members beyond <see cref="W3CBaggage.MaxBytes"/>: registered ones are kept first.</summary>
-    public void FitToLimit()
-    {
-        var used = 0;
-        for (var i = 0; i < Registered.Count; i++)
-        {
-            var member = Registered[i].Member;
-            var length = (member.Canonical ? member.Length : member.ToCanonical().Length) + (used == 0 ? 0 : 1);
-            if (used + length > W3CBaggage.MaxBytes)
-            {
-                Registered.RemoveAt(i--);
-                OverLimit++;
-                continue;
-            }
-
-            used += length;
-        }
-
-        if (PassThrough is null)
-        {
-            return;
-        }
-
-        for (var i = 0; i < PassThrough.Count; i++)
-        {
-            var length = PassThrough[i].Text.Length + (used == 0 ? 0 : 1);
-            if (used + length > W3CBaggage.MaxBytes)
-            {
-                PassThrough.RemoveAt(i--);
-                OverLimit++;
-                continue;
-            }
-
-            used += length;
-        }
-    }
-
-    /// <summary>Logs what was dropped: each registered key with its reason, and counts of the others; never a value.</summary>
-    public void Log(ILogger logger)
-    {
-        foreach (var (key, reason) in Dropped ?? [])
-        {
-            Logging.Log.BaggageMemberDropped(logger, key, reason);
-        }
-
-        if (Malformed != 0)
-        {
-            Logging.Log.MalformedBaggage(logger, Malformed);
-        }
-
-        if (OverLimit != 0)
-        {
-            Logging.Log.BaggageOverLimit(logger, OverLimit, "received", W3CBaggage.MaxBytes);
-        }
-    }
 }

@@ -13,101 +13,149 @@ internal static class BaggageWriter
 {
     private static readonly object s_overLimitLogged = new();
 
+    [ThreadStatic]
+    private static Composition? t_composition;
+
     /// <summary>The header value for the current flow, or <see langword="null"/> when there is nothing to send.</summary>
     public static string? Compose(RequestContextSettings settings)
     {
         var baggage = settings.Baggage;
-        StringBuilder? builder = null;
-        var dropped = 0;
-        foreach (var variable in baggage.Variables)
+        var incoming = IncomingBaggage.Current.Get();
+        var activity = Activity.Current;
+        if (baggage.Variables.Length == 0 && incoming is null && activity is null)
         {
-            if (variable.TryGetText(out var text))
-            {
-                builder ??= new StringBuilder();
-                var start = builder.Length;
-                if (start != 0)
-                {
-                    builder.Append(',');
-                }
-
-                builder.Append(variable.Key).Append('=');
-                W3CBaggage.AppendEncoded(builder, text);
-                dropped += Fit(builder, start);
-            }
+            return null;
         }
 
-        var passThrough = IncomingBaggage.Current.Get()?.Members;
-        foreach (var member in passThrough ?? [])
+        var composition = t_composition ?? new Composition();
+        t_composition = null; // a setter or a codec that sends a request of its own gets a composition of its own
+        try
         {
-            builder ??= new StringBuilder();
-            var start = builder.Length;
+            foreach (var variable in baggage.Variables)
+            {
+                if (variable.TryGetText(out var text))
+                {
+                    var start = composition.Start();
+                    composition.Builder.Append(variable.Key).Append('=');
+                    W3CBaggage.AppendEncoded(composition.Builder, text);
+                    composition.Fit(start);
+                }
+            }
+
+            if (incoming is not null)
+            {
+                BaggageReader.PassedOn(incoming.Lines, baggage, incoming.RegisteredLength, static (member, composition) =>
+                {
+                    var start = composition.Start();
+                    if (member.Canonical)
+                    {
+                        composition.Builder.Append(member.Text);
+                    }
+                    else
+                    {
+                        composition.Builder.Append(member.ToCanonical());
+                    }
+
+                    composition.Fit(start);
+                }, composition, out _);
+            }
+
+            if (activity is not null)
+            {
+                AddActivityBaggage(activity, baggage, incoming, composition);
+            }
+
+            if (composition.Dropped != 0 && settings.Logger is { } logger && RequestContext.Trace.Get() is { } trace &&
+                trace.TryGetState<object>(s_overLimitLogged) is null)
+            {
+                // Once per request: every outgoing call of the request would drop the same members.
+                trace.GetOrAddState(s_overLimitLogged, static (_, _) => new object(), 0);
+                Logging.Log.BaggageOverLimit(logger, composition.Dropped, "sent", W3CBaggage.MaxBytes);
+            }
+
+            return composition.Builder.Length == 0 ? null : composition.Builder.ToString();
+        }
+        finally
+        {
+            composition.Reset();
+            t_composition = composition;
+        }
+    }
+
+    /// <summary>Baggage the app added to the Activity (or its parents) under keys that nothing above wrote.</summary>
+    private static void AddActivityBaggage(Activity activity, BaggageSettings baggage, IncomingBaggage? incoming, Composition composition)
+    {
+        HashSet<string>? written = null;
+        foreach (var (key, value) in activity.Baggage)
+        {
+            if (value is null || !W3CBaggage.IsToken(key) || baggage.ByKey.ContainsKey(key))
+            {
+                continue;
+            }
+
+            if (written is null)
+            {
+                // The keys passed on (hosting put the caller's members on the request's Activity too), read once.
+                written = new HashSet<string>(StringComparer.Ordinal);
+                if (incoming is not null)
+                {
+                    BaggageReader.PassedOn(incoming.Lines, baggage, incoming.RegisteredLength,
+                        static (member, keys) => keys.Add(member.Key.ToString()), written, out _);
+                }
+            }
+
+            // A child's baggage comes before its parents', which may repeat a key the child replaced.
+            if (!written.Add(key))
+            {
+                continue;
+            }
+
+            var start = composition.Start();
+            composition.Builder.Append(key).Append('=');
+            W3CBaggage.AppendEncoded(composition.Builder, value);
+            composition.Fit(start);
+        }
+    }
+
+    /// <summary>The header being written, reused by the thread (the header is the only allocation of a call).</summary>
+    private sealed class Composition
+    {
+        public StringBuilder Builder { get; } = new(256);
+
+        /// <summary>Members taken off again for the limit.</summary>
+        public int Dropped { get; private set; }
+
+        /// <summary>Starts a member: where it starts, after the separator.</summary>
+        public int Start()
+        {
+            var start = Builder.Length;
             if (start != 0)
             {
-                builder.Append(',');
+                Builder.Append(',');
             }
 
-            builder.Append(member.Text);
-            dropped += Fit(builder, start);
+            return start;
         }
 
-        if (Activity.Current is { } activity)
+        /// <summary>Takes the member just appended off again when the header would be too long.</summary>
+        public void Fit(int start)
         {
-            HashSet<string>? seen = null;
-            foreach (var (key, value) in activity.Baggage)
+            if (Builder.Length > W3CBaggage.MaxBytes)
             {
-                // A child's baggage comes before its parents', which may repeat a key the child replaced.
-                if (value is null || !W3CBaggage.IsToken(key) || baggage.ByKey.ContainsKey(key) || IsPassedOn(passThrough, key) ||
-                    !(seen ??= new(StringComparer.Ordinal)).Add(key))
-                {
-                    continue;
-                }
-
-                builder ??= new StringBuilder();
-                var start = builder.Length;
-                if (start != 0)
-                {
-                    builder.Append(',');
-                }
-
-                builder.Append(key).Append('=');
-                W3CBaggage.AppendEncoded(builder, value);
-                dropped += Fit(builder, start);
+                Builder.Length = start;
+                Dropped++;
             }
         }
 
-        if (dropped != 0 && settings.Logger is { } logger && RequestContext.Trace.Get() is { } trace &&
-            trace.TryGetState<object>(s_overLimitLogged) is null)
+        public void Reset()
         {
-            // Once per request: every outgoing call of the request would drop the same members.
-            trace.GetOrAddState(s_overLimitLogged, static (_, _) => new object(), 0);
-            Logging.Log.BaggageOverLimit(logger, dropped, "sent", W3CBaggage.MaxBytes);
-        }
-
-        return builder is { Length: > 0 } ? builder.ToString() : null;
-    }
-
-    /// <summary>Takes the member just appended off again when the header would be too long; 1 when it did.</summary>
-    private static int Fit(StringBuilder builder, int start)
-    {
-        if (builder.Length <= W3CBaggage.MaxBytes)
-        {
-            return 0;
-        }
-
-        builder.Length = start;
-        return 1;
-    }
-
-    private static bool IsPassedOn(PassThroughMember[]? members, string key)
-    {
-        foreach (var member in members ?? [])
-        {
-            if (member.Key.SequenceEqual(key))
+            Builder.Clear();
+            if (Builder.Capacity > 4 * W3CBaggage.MaxBytes)
             {
-                return true;
+                Builder.Capacity = 256;
             }
-        }
 
-        return false;
+            Dropped = 0;
+        }
     }
 }

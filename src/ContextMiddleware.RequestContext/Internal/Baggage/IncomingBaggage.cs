@@ -1,25 +1,21 @@
+using Microsoft.Extensions.Primitives;
+
 namespace ContextMiddleware.AspNetCore.Internal.Baggage;
 
 /// <summary>
 /// The members a trusted caller sent that no variable is registered for, passed on to the next hop as they came
-/// (properties included); set only for calls that received some, so a call without baggage stores nothing.
+/// (properties included): kept as the header lines they came in, read again for each outgoing call
+/// (<see cref="BaggageReader.PassedOn"/>); set only for calls that received some, so a call without baggage stores
+/// nothing.
 /// </summary>
-internal sealed class IncomingBaggage(PassThroughMember[] members)
+internal sealed class IncomingBaggage(StringValues lines, int registeredLength)
 {
     /// <summary>The current call's members to pass on.</summary>
     public static readonly ContextVar<IncomingBaggage?> Current = new("ContextMiddleware.Baggage.PassThrough", null);
 
-    public PassThroughMember[] Members { get; } = members;
-}
+    /// <summary>The baggage lines as the caller sent them.</summary>
+    public StringValues Lines { get; } = lines;
 
-/// <summary>One member to pass on: a range of the header line it came in, or its canonical text when it had whitespace.</summary>
-internal readonly struct PassThroughMember(BaggageMember member, string? canonical)
-{
-    public ReadOnlySpan<char> Key => member.Key;
-
-    /// <summary>Whether the member had whitespace inside, so that it is sent on in another form.</summary>
-    public bool IsRewritten => canonical is not null;
-
-    /// <summary>The member as it is sent on.</summary>
-    public ReadOnlySpan<char> Text => canonical is null ? member.Text : canonical;
+    /// <summary>The bytes the registered members took when the call began, before the members passed on.</summary>
+    public int RegisteredLength { get; } = registeredLength;
 }

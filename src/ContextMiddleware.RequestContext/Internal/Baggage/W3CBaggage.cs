@@ -250,6 +250,9 @@ internal readonly struct BaggageMember
     /// <summary>Whether the member has no whitespace inside, so that its text is already the form it is sent in.</summary>
     public bool Canonical { get; }
 
+    /// <summary>The length of <see cref="ToCanonical"/>, in characters (and bytes: a member is ASCII).</summary>
+    public int CanonicalLength => Canonical ? Length : ToCanonical().Length;
+
     public ReadOnlySpan<char> Key => Line.AsSpan(Start, _keyLength);
 
     /// <summary>The value as sent (percent-encoded).</summary>
