@@ -32,4 +32,7 @@ public abstract class BaggageCodec<T>
     /// <param name="value">A value of the variable, never <see langword="null"/>.</param>
     /// <returns>The text that <see cref="TryParse"/> reads back as <paramref name="value"/>.</returns>
     public abstract string Format(T value);
+
+    /// <summary>Appends a value that needs no percent-encoding straight into a header; false to use <see cref="Format"/>.</summary>
+    internal virtual bool TryAppendPlain(T value, System.Text.StringBuilder builder) => false;
 }

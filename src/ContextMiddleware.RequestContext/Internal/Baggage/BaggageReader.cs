@@ -21,13 +21,14 @@ internal static class BaggageReader
         var reader = W3CBaggage.Read(lines);
         while (reader.TryReadNext(out var member))
         {
-            if (!settings.ByKey.TryGetValue(member.Key, out var variable))
+            if (!settings.TryGetVariable(member.Key, out var variable))
             {
                 result.Unregistered++;
+                result.UnregisteredLength += member.CanonicalLength + 1;
                 continue;
             }
 
-            if (result.Items?.Exists(item => ReferenceEquals(item.Variable, variable)) == true)
+            if (result.Has(variable))
             {
                 result.Drop(variable.Key, "the key is repeated (the first member is used)");
                 continue;
@@ -77,7 +78,7 @@ internal static class BaggageReader
         var reader = W3CBaggage.Read(lines);
         while (reader.TryReadNext(out var member))
         {
-            if (settings.ByKey.ContainsKey(member.Key))
+            if (settings.TryGetVariable(member.Key, out _))
             {
                 continue;
             }
@@ -114,8 +115,14 @@ internal static class BaggageReader
         var overLimit = registered.OverLimit;
         if (settings.PassThroughUnregistered && registered.Unregistered != 0)
         {
-            var kept = PassedOn(lines, settings, registered.Used, static (_, _) => { }, 0, out var passOverLimit);
-            overLimit += passOverLimit;
+            // Usually all of them fit, and nothing needs reading again.
+            var kept = registered.Unregistered;
+            if (registered.Used + registered.UnregisteredLength - (registered.Used == 0 ? 1 : 0) > W3CBaggage.MaxBytes)
+            {
+                kept = PassedOn(lines, settings, registered.Used, static (_, _) => { }, 0, out var passOverLimit);
+                overLimit += passOverLimit;
+            }
+
             if (kept != 0)
             {
                 IncomingBaggage.Current.Set(new IncomingBaggage(lines, registered.Used));
@@ -225,6 +232,22 @@ internal sealed class RegisteredMembers
 
     /// <summary>The bytes the registered members kept take, separators included.</summary>
     public int Used { get; set; }
+
+    /// <summary>The bytes all unregistered members would take, each with a separator.</summary>
+    public int UnregisteredLength { get; set; }
+
+    public bool Has(BaggageVariable variable)
+    {
+        foreach (var item in Items ?? [])
+        {
+            if (ReferenceEquals(item.Variable, variable))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     public void Drop(string key, string reason) =>
         (Dropped ??= []).Add((key.Length <= MaxLoggedKeyLength ? key : string.Concat(key.AsSpan(0, MaxLoggedKeyLength), "…"), reason));

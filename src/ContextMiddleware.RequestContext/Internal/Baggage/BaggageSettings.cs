@@ -15,6 +15,11 @@ internal sealed class BaggageSettings
         }
 
         ByKey = _byKey.GetAlternateLookup<ReadOnlySpan<char>>();
+        foreach (var variable in Variables)
+        {
+            _keyLengths |= variable.Key.Length < 64 ? 1UL << variable.Key.Length : 1UL << 63;
+        }
+
         Logged = [.. Variables.Where(static variable => variable.LogPropertyName is not null)];
         PassThroughUnregistered = options.PassThroughUnregistered;
         Incoming = options.Incoming ?? traceContextTrust;
@@ -25,6 +30,20 @@ internal sealed class BaggageSettings
 
     /// <summary>The registered variables by key, looked up without allocating a key.</summary>
     public Dictionary<string, BaggageVariable>.AlternateLookup<ReadOnlySpan<char>> ByKey { get; }
+
+    private readonly ulong _keyLengths;
+
+    /// <summary>The variable registered under <paramref name="key"/>: most keys are not, and their length says so without a hash.</summary>
+    public bool TryGetVariable(ReadOnlySpan<char> key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out BaggageVariable? variable)
+    {
+        if ((_keyLengths & (key.Length < 64 ? 1UL << key.Length : 1UL << 63)) == 0)
+        {
+            variable = null;
+            return false;
+        }
+
+        return ByKey.TryGetValue(key, out variable);
+    }
 
     /// <summary>The variables with a log property.</summary>
     public BaggageVariable[] Logged { get; }

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 
 namespace ContextMiddleware.AspNetCore.Internal.Baggage;
@@ -23,6 +24,9 @@ internal abstract class BaggageVariable(string key, ContextVar variable, string?
 
     /// <summary>The variable's current value as text (not yet percent-encoded); false when it is unset or null.</summary>
     public abstract bool TryGetText([NotNullWhen(true)] out string? text);
+
+    /// <summary>Appends the variable's current value, percent-encoded; false (nothing appended) when it is unset or null.</summary>
+    public abstract bool TryAppendEncoded(System.Text.StringBuilder builder);
 
     /// <summary>The variable's current value, boxed; null when unset.</summary>
     public abstract object? CurrentValue();
@@ -151,6 +155,28 @@ internal sealed class BaggageVariable<T> : BaggageVariable
         return false;
     }
 
+    public override bool TryAppendEncoded(System.Text.StringBuilder builder)
+    {
+        if (!((ContextVar<T>)Variable).TryGet(out var value) || value is null)
+        {
+            return false;
+        }
+
+        if (_codec.TryAppendPlain(value, builder))
+        {
+            return true;
+        }
+
+        var text = _codec.Format(value);
+        if (text is null)
+        {
+            return false;
+        }
+
+        W3CBaggage.AppendEncoded(builder, text);
+        return true;
+    }
+
     public override object? CurrentValue() => ((ContextVar<T>)Variable).TryGet(out var value) ? value : null;
 
     public override bool HasValue(object? previous) =>
@@ -190,6 +216,37 @@ internal static class BaggageCodecs
             IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
             _ => value.ToString() ?? string.Empty,
         };
+
+        // The common types are written straight into the header: their text needs no encoding, and makes no string.
+        internal override bool TryAppendPlain(T value, System.Text.StringBuilder builder)
+        {
+            Span<char> buffer = stackalloc char[40];
+            int written;
+            if (typeof(T) == typeof(int))
+            {
+                Unsafe.As<T, int>(ref value).TryFormat(buffer, out written, default, CultureInfo.InvariantCulture);
+            }
+            else if (typeof(T) == typeof(long))
+            {
+                Unsafe.As<T, long>(ref value).TryFormat(buffer, out written, default, CultureInfo.InvariantCulture);
+            }
+            else if (typeof(T) == typeof(Guid))
+            {
+                Unsafe.As<T, Guid>(ref value).TryFormat(buffer, out written);
+            }
+            else if (typeof(T) == typeof(bool))
+            {
+                builder.Append(Unsafe.As<T, bool>(ref value) ? "true" : "false");
+                return true;
+            }
+            else
+            {
+                return false;
+            }
+
+            builder.Append(buffer[..written]);
+            return true;
+        }
     }
 
     /// <summary>A nullable value of a type that parses and formats itself.</summary>
@@ -206,6 +263,9 @@ internal static class BaggageCodecs
         }
 
         public override string Format(T? value) => Parsable<T>.Instance.Format(value!.Value);
+
+        internal override bool TryAppendPlain(T? value, System.Text.StringBuilder builder) =>
+            Parsable<T>.Instance.TryAppendPlain(value!.Value, builder);
     }
 
     /// <summary>An enum by the name of one of its defined values (any case in, the declared name out); numbers are refused.</summary>

@@ -33,12 +33,15 @@ internal static class BaggageWriter
         {
             foreach (var variable in baggage.Variables)
             {
-                if (variable.TryGetText(out var text))
+                var start = composition.Start();
+                composition.Builder.Append(variable.Key).Append('=');
+                if (variable.TryAppendEncoded(composition.Builder))
                 {
-                    var start = composition.Start();
-                    composition.Builder.Append(variable.Key).Append('=');
-                    W3CBaggage.AppendEncoded(composition.Builder, text);
                     composition.Fit(start);
+                }
+                else
+                {
+                    composition.Builder.Length = start; // unset
                 }
             }
 
@@ -88,7 +91,7 @@ internal static class BaggageWriter
         HashSet<string>? written = null;
         foreach (var (key, value) in activity.Baggage)
         {
-            if (value is null || !W3CBaggage.IsToken(key) || baggage.ByKey.ContainsKey(key))
+            if (value is null || !W3CBaggage.IsToken(key) || baggage.TryGetVariable(key, out _))
             {
                 continue;
             }

@@ -27,32 +27,45 @@ internal static class W3CBaggage
     /// <summary>The size up to which every member must be propagated, in bytes (all lines together).</summary>
     public const int MaxBytes = 8192;
 
+    private static readonly SearchValues<char> s_tokenChars =
+        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+
+    // baggage-octet: %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E
+    private static readonly SearchValues<char> s_valueChars = SearchValues.Create(
+        "!#$%&'()*+-./0123456789:<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~");
+
     /// <summary>Whether <paramref name="key"/> is a token: one or more of RFC 9110's <c>tchar</c>.</summary>
-    public static bool IsToken(ReadOnlySpan<char> key)
-    {
-        if (key.IsEmpty)
-        {
-            return false;
-        }
+    public static bool IsToken(ReadOnlySpan<char> key) => !key.IsEmpty && !key.ContainsAnyExcept(s_tokenChars);
 
-        foreach (var c in key)
-        {
-            if (!IsTokenChar(c))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    /// <summary>Whether every character of <paramref name="value"/> is a <c>baggage-octet</c>.</summary>
+    public static bool AreValueChars(ReadOnlySpan<char> value) => !value.ContainsAnyExcept(s_valueChars);
 
     /// <summary>Whether <paramref name="c"/> is a <c>baggage-octet</c>: printable ASCII but for <c>" , ; \</c> and space.</summary>
-    public static bool IsValueChar(char c) =>
-        c is '\x21' or (>= '\x23' and <= '\x2B') or (>= '\x2D' and <= '\x3A') or (>= '\x3C' and <= '\x5B') or (>= '\x5D' and <= '\x7E');
+    public static bool IsValueChar(char c) => c < 128 && (Classes[c] & ValueClass) != 0;
 
-    private static bool IsTokenChar(char c) =>
-        c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or
-            '!' or '#' or '$' or '%' or '&' or '\'' or '*' or '+' or '-' or '.' or '^' or '_' or '`' or '|' or '~';
+    /// <summary>Whether <paramref name="c"/> is an RFC 9110 <c>tchar</c>.</summary>
+    public static bool IsTokenChar(char c) => c < 128 && (Classes[c] & TokenClass) != 0;
+
+    private const byte TokenClass = 1;
+    private const byte ValueClass = 2;
+
+    // The class of each ASCII character: 1 tchar, 2 baggage-octet (%x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E).
+    private static ReadOnlySpan<byte> Classes =>
+    [
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        // space ! " # $ % & ' ( ) * + , - . /
+        0, 3, 0, 3, 3, 3, 3, 3, 2, 2, 3, 3, 0, 3, 3, 2,
+        // 0-9 : ; < = > ?
+        3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 0, 2, 2, 2, 2,
+        // @ A-O
+        2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+        // P-Z [ \ ] ^ _
+        3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 0, 2, 3, 3,
+        // ` a-o
+        3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+        // p-z { | } ~ DEL
+        3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 3, 2, 3, 0,
+    ];
 
     private static bool IsOws(char c) => c is ' ' or '\t';
 
@@ -109,18 +122,7 @@ internal static class W3CBaggage
     private static int HexValue(char c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 
     /// <summary>Whether <paramref name="value"/> needs no percent-encoding (baggage octets other than <c>%</c>).</summary>
-    public static bool IsPlain(ReadOnlySpan<char> value)
-    {
-        foreach (var c in value)
-        {
-            if (c == '%' || !IsValueChar(c))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    public static bool IsPlain(ReadOnlySpan<char> value) => AreValueChars(value) && !value.Contains('%');
 
     /// <summary>
     /// Appends <paramref name="value"/> percent-encoded: every character outside the baggage octets, and <c>%</c>, as
@@ -295,121 +297,124 @@ internal readonly struct BaggageMember
         return builder.ToString();
     }
 
-    /// <summary>Parses <c>line[start..end]</c> as one list member.</summary>
+    /// <summary>Parses <c>line[start..end]</c> as one list member, in one pass over its characters.</summary>
     public static W3CBaggage.ParseResult TryParse(string line, int start, int end, out BaggageMember member)
     {
         member = default;
-        var span = line.AsSpan(start, end - start);
-        var leading = span.Length - span.TrimStart(" \t").Length;
-        span = span.Trim(" \t");
-        if (span.IsEmpty)
+        var i = SkipOws(line, start, end);
+        if (i == end)
         {
             return W3CBaggage.ParseResult.Empty;
         }
 
-        start += leading;
-        var canonical = true;
-        var semicolon = span.IndexOf(';');
-        var head = semicolon < 0 ? span : span[..semicolon];
-        var equals = head.IndexOf('=');
-        if (equals <= 0)
+        var memberStart = i;
+        while (i < end && W3CBaggage.IsTokenChar(line[i]))
+        {
+            i++;
+        }
+
+        var keyLength = i - memberStart;
+        i = SkipOws(line, i, end);
+        if (keyLength == 0 || i == end || line[i] != '=')
         {
             return W3CBaggage.ParseResult.Malformed;
         }
 
-        var key = head[..equals];
-        var keyTrimmed = key.TrimEnd(" \t");
-        if (keyTrimmed.Length != key.Length)
-        {
-            canonical = false;
-        }
-
-        if (!W3CBaggage.IsToken(keyTrimmed))
+        var valueStart = SkipOws(line, i + 1, end);
+        i = ReadValue(line, valueStart, end);
+        if (i < 0)
         {
             return W3CBaggage.ParseResult.Malformed;
         }
 
-        var valueRaw = head[(equals + 1)..];
-        var value = valueRaw.Trim(" \t");
-        if (value.Length != valueRaw.Length)
+        var valueLength = i - valueStart;
+        var emptyProperty = false;
+        i = SkipOws(line, i, end);
+        while (i < end)
         {
-            canonical = false;
-        }
-
-        if (!IsValue(value))
-        {
-            return W3CBaggage.ParseResult.Malformed;
-        }
-
-        var valueStart = start + equals + 1 + (valueRaw.Length - valueRaw.TrimStart(" \t").Length);
-        if (semicolon >= 0)
-        {
-            var properties = span[(semicolon + 1)..];
-            foreach (var range in properties.Split(';'))
+            if (line[i] != ';')
             {
-                var propertyRaw = properties[range];
-                var property = propertyRaw.Trim(" \t");
-                if (property.Length != propertyRaw.Length || property.IsEmpty)
-                {
-                    canonical = false;
-                }
+                return W3CBaggage.ParseResult.Malformed;
+            }
 
-                if (property.IsEmpty)
-                {
-                    continue;
-                }
+            i = SkipOws(line, i + 1, end);
+            if (i == end || line[i] == ';')
+            {
+                emptyProperty = true; // "k=v;" or "k=v;;p": skipped
+                continue;
+            }
 
-                var propertyEquals = property.IndexOf('=');
-                var propertyKey = propertyEquals < 0 ? property : property[..propertyEquals];
-                var propertyKeyTrimmed = propertyKey.TrimEnd(" \t");
-                if (propertyKeyTrimmed.Length != propertyKey.Length)
-                {
-                    canonical = false;
-                }
+            var propertyKey = i;
+            while (i < end && W3CBaggage.IsTokenChar(line[i]))
+            {
+                i++;
+            }
 
-                if (!W3CBaggage.IsToken(propertyKeyTrimmed))
+            if (i == propertyKey)
+            {
+                return W3CBaggage.ParseResult.Malformed;
+            }
+
+            i = SkipOws(line, i, end);
+            if (i < end && line[i] == '=')
+            {
+                i = ReadValue(line, SkipOws(line, i + 1, end), end);
+                if (i < 0)
                 {
                     return W3CBaggage.ParseResult.Malformed;
                 }
 
-                if (propertyEquals >= 0)
-                {
-                    var propertyValueRaw = property[(propertyEquals + 1)..];
-                    var propertyValue = propertyValueRaw.TrimStart(" \t");
-                    if (propertyValue.Length != propertyValueRaw.Length)
-                    {
-                        canonical = false;
-                    }
-
-                    if (!IsValue(propertyValue))
-                    {
-                        return W3CBaggage.ParseResult.Malformed;
-                    }
-                }
+                i = SkipOws(line, i, end);
             }
         }
 
-        member = new BaggageMember(line, start, span.Length, keyTrimmed.Length, valueStart, value.Length, canonical);
+        var memberEnd = end;
+        while (memberEnd > memberStart && line[memberEnd - 1] is ' ' or '\t')
+        {
+            memberEnd--;
+        }
+
+        var text = line.AsSpan(memberStart, memberEnd - memberStart);
+        var canonical = !emptyProperty && !text.ContainsAny(' ', '\t');
+        member = new BaggageMember(line, memberStart, text.Length, keyLength, valueStart, valueLength, canonical);
         return W3CBaggage.ParseResult.Member;
     }
 
-    /// <summary>Baggage octets, with every <c>%</c> followed by two hex digits.</summary>
-    private static bool IsValue(ReadOnlySpan<char> value)
+    private static int SkipOws(string line, int i, int end)
     {
-        for (var i = 0; i < value.Length; i++)
+        while (i < end && line[i] is ' ' or '\t')
         {
-            var c = value[i];
-            if (!W3CBaggage.IsValueChar(c))
-            {
-                return false;
-            }
-
-            if (c == '%' && (i + 2 >= value.Length || !char.IsAsciiHexDigit(value[i + 1]) || !char.IsAsciiHexDigit(value[i + 2])))
-            {
-                return false;
-            }
+            i++;
         }
 
-        return true;
+        return i;
+    }
+
+    /// <summary>Reads baggage octets from <paramref name="i"/>, every <c>%</c> followed by two hex digits: where they end, or -1.</summary>
+    private static int ReadValue(string line, int i, int end)
+    {
+        while (i < end)
+        {
+            var c = line[i];
+            if (c == '%')
+            {
+                if (i + 2 >= end || !char.IsAsciiHexDigit(line[i + 1]) || !char.IsAsciiHexDigit(line[i + 2]))
+                {
+                    return -1;
+                }
+
+                i += 3;
+                continue;
+            }
+
+            if (!W3CBaggage.IsValueChar(c))
+            {
+                break;
+            }
+
+            i++;
+        }
+
+        return i;
     }
 }
