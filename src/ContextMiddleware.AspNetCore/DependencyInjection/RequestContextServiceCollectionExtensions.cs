@@ -85,7 +85,7 @@ public static class RequestContextServiceCollectionExtensions
         // extracts trace headers before any middleware runs. The accessor costs every request an ExecutionContext
         // write, so it is added only when the configuration known now asks for it; the validator names the fix when
         // configuration added later does.
-        if (TraceTrustOf(services, configure) == RequestContextTrust.TrustedNetworks)
+        if (TrustsNetworksBeforeMiddleware(services, configure))
         {
             services.AddHttpContextAccessor();
         }
@@ -121,8 +121,11 @@ public static class RequestContextServiceCollectionExtensions
         return null;
     }
 
-    /// <summary>The trace-header trust the configuration registered so far and <paramref name="configure"/> give.</summary>
-    private static RequestContextTrust TraceTrustOf(IServiceCollection services, Action<RequestContextOptions>? configure)
+    /// <summary>
+    /// Whether the configuration registered so far and <paramref name="configure"/> trust trace headers or baggage by
+    /// network: both are read before any middleware runs.
+    /// </summary>
+    private static bool TrustsNetworksBeforeMiddleware(IServiceCollection services, Action<RequestContextOptions>? configure)
     {
         var probe = new RequestContextOptions();
         if (ConfigurationOf(services) is { } configuration)
@@ -131,6 +134,7 @@ public static class RequestContextServiceCollectionExtensions
         }
 
         configure?.Invoke(probe);
-        return probe.IncomingTraceContext ?? probe.IncomingRequestIds;
+        var traceTrust = probe.IncomingTraceContext ?? probe.IncomingRequestIds;
+        return traceTrust == RequestContextTrust.TrustedNetworks || (probe.Baggage.Incoming ?? traceTrust) == RequestContextTrust.TrustedNetworks;
     }
 }

@@ -70,6 +70,22 @@ public class BaggageOverHttpTests
     }
 
     [Fact]
+    public async Task BaggageTrustedByNetwork_CallerInTheNetwork_IsBelieved_WhileItsTraceIsNot()
+    {
+        await using var b = await BaggageServices.StartAsync("B");
+        await using var a = await BaggageServices.StartAsync("A", b.BaseAddress, options =>
+        {
+            options.IncomingTraceContext = RequestContextTrust.Ignore;
+            options.Baggage.Incoming = RequestContextTrust.TrustedNetworks;
+            options.TrustedNetworks.Add("127.0.0.0/8");
+        });
+
+        var view = await SendAsync(a, "/hop", "tenant=acme");
+
+        Assert.Equal("acme acme", Tenants(view));
+    }
+
+    [Fact]
     public async Task ByDefault_BaggageFollowsTheTraceContextTrust()
     {
         await using var b = await BaggageServices.StartAsync("B");

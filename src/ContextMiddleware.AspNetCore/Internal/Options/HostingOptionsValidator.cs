@@ -10,12 +10,15 @@ internal sealed class HostingOptionsValidator(IServiceProviderIsService? service
 {
     public ValidateOptionsResult Validate(string? name, RequestContextOptions options)
     {
-        if ((options.IncomingTraceContext ?? options.IncomingRequestIds) == RequestContextTrust.TrustedNetworks &&
-            services?.IsService(typeof(IHttpContextAccessor)) == false)
+        var traceTrust = options.IncomingTraceContext ?? options.IncomingRequestIds;
+        var setting = traceTrust == RequestContextTrust.TrustedNetworks ? "IncomingTraceContext"
+            : (options.Baggage.Incoming ?? traceTrust) == RequestContextTrust.TrustedNetworks ? "Baggage:Incoming"
+            : null;
+        if (setting is not null && services?.IsService(typeof(IHttpContextAccessor)) == false)
         {
             return ValidateOptionsResult.Fail(
-                $"{RequestContextOptions.SectionName}:IncomingTraceContext is TrustedNetworks (set after AddRequestContext() ran, so it could not prepare for it): " +
-                "trace headers are read before any middleware runs, and the caller's address is then found through IHttpContextAccessor. " +
+                $"{RequestContextOptions.SectionName}:{setting} is TrustedNetworks (set after AddRequestContext() ran, so it could not prepare for it): " +
+                "trace headers and baggage are read before any middleware runs, and the caller's address is then found through IHttpContextAccessor. " +
                 "Call builder.Services.AddHttpContextAccessor().");
         }
 
