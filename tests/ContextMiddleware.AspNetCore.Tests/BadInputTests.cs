@@ -144,7 +144,7 @@ public class BadInputTests
     {
         await using var app = await StartAsync(kestrel: true);
 
-        var status = await SendRawAsync(app.BaseAddress, $"GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-ID: {value}\r\nConnection: close\r\n\r\n");
+        var status = await RawHttp.SendAsync(app.BaseAddress, $"GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-ID: {value}\r\nConnection: close\r\n\r\n");
 
         Assert.True(status is "400" or "200", $"status {status}");
         AssertNoLeak(app, value, "raw");
@@ -155,7 +155,7 @@ public class BadInputTests
     {
         await using var app = await StartAsync(kestrel: true);
 
-        var status = await SendRawAsync(app.BaseAddress, $"GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-ID: ZQX{new string('a', 40_000)}\r\nConnection: close\r\n\r\n");
+        var status = await RawHttp.SendAsync(app.BaseAddress, $"GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-ID: ZQX{new string('a', 40_000)}\r\nConnection: close\r\n\r\n");
 
         Assert.True(status is "431" or "400", $"status {status}");
     }
@@ -188,24 +188,5 @@ public class BadInputTests
         {
             Assert.False(record.AllText.Contains(value, StringComparison.Ordinal), $"{name}: leaked into log '{record.Message}'");
         }
-    }
-
-    private static async Task<string> SendRawAsync(Uri baseAddress, string request)
-    {
-        using var client = new TcpClient();
-        await client.ConnectAsync(baseAddress.Host, baseAddress.Port);
-        var stream = client.GetStream();
-        var bytes = Encoding.Latin1.GetBytes(request);
-        await stream.WriteAsync(bytes);
-        var response = new StringBuilder();
-        var buffer = new byte[4096];
-        int read;
-        while (!response.ToString().Contains("\r\n", StringComparison.Ordinal) && (read = await stream.ReadAsync(buffer)) > 0)
-        {
-            response.Append(Encoding.ASCII.GetString(buffer, 0, read));
-        }
-
-        var parts = response.ToString().Split("\r\n")[0].Split(' ');
-        return parts.Length > 1 ? parts[1] : "(connection closed without a response)";
     }
 }

@@ -282,7 +282,7 @@ public class BaggageOverHttpTests
     {
         await using var a = await BaggageServices.StartAsync("A");
 
-        var status = await SendRawAsync(a.BaseAddress, $"GET /hop HTTP/1.1\r\nHost: 127.0.0.1\r\n{headerLines}Connection: close\r\n\r\n");
+        var status = await RawHttp.SendAsync(a.BaseAddress, $"GET /hop HTTP/1.1\r\nHost: 127.0.0.1\r\n{headerLines}Connection: close\r\n\r\n");
 
         Assert.True(status is "200" or "400", $"{name}: {status}");
         Assert.DoesNotContain(a.Logs.Records, record => record.Level >= LogLevel.Error);
@@ -328,23 +328,5 @@ public class BaggageOverHttpTests
         var response = await app.Client.SendAsync(Request(path, baggage));
         Assert.True(response.IsSuccessStatusCode, $"{response.StatusCode}: {string.Join("\n", app.Logs.Records.Where(r => r.Level >= LogLevel.Error).Select(r => r.Exception?.ToString()))}");
         return (await response.Content.ReadFromJsonAsync<HopView>())!;
-    }
-
-    private static async Task<string> SendRawAsync(Uri baseAddress, string request)
-    {
-        using var client = new TcpClient();
-        await client.ConnectAsync(baseAddress.Host, baseAddress.Port);
-        var stream = client.GetStream();
-        await stream.WriteAsync(Encoding.Latin1.GetBytes(request));
-        var response = new StringBuilder();
-        var buffer = new byte[4096];
-        int read;
-        while (!response.ToString().Contains("\r\n", StringComparison.Ordinal) && (read = await stream.ReadAsync(buffer)) > 0)
-        {
-            response.Append(Encoding.ASCII.GetString(buffer, 0, read));
-        }
-
-        var parts = response.ToString().Split("\r\n")[0].Split(' ');
-        return parts.Length > 1 ? parts[1] : "(connection closed without a response)";
     }
 }
