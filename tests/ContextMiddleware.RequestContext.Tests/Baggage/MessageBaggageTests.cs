@@ -1,5 +1,6 @@
 using ContextMiddleware.AspNetCore;
 using ContextMiddleware.Requests.Tests.Support;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -206,6 +207,30 @@ public class MessageBaggageTests
         Assert.StartsWith("tenant=" + new string('t', 200) + ",k000=", sent, StringComparison.Ordinal);
         Assert.All(sent.Split(',').Skip(1), member => Assert.Matches("^k[0-9]{3}=0123456789$", member)); // whole members only
         Assert.Equal(2, worker.Records.Count(record => record.EventName == "BaggageOverLimit")); // received once, sent once
+    }
+
+    [Fact]
+    public void Options_BindFromConfiguration()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["RequestContext:Baggage:Incoming"] = "Ignore",
+            ["RequestContext:Baggage:PassThroughUnregistered"] = "false",
+            ["RequestContext:Baggage:AllowedHosts:0"] = "*.internal.example",
+        }).Build();
+        using var services = new ServiceCollection()
+            .AddLogging()
+            .AddSingleton<IConfiguration>(configuration)
+            .AddRequestContextCore(options => options.Baggage.Add(Tenant, "tenant"))
+            .BuildServiceProvider();
+
+        var options = services.GetRequiredService<IOptions<RequestContextOptions>>().Value;
+
+        Assert.Equal(RequestContextTrust.Ignore, options.Baggage.Incoming);
+        Assert.False(options.Baggage.PassThroughUnregistered);
+        Assert.Equal(["*.internal.example"], options.Baggage.AllowedHosts);
+        var context = services.GetRequiredService<IRequestContextPropagator>().Extract(new Dictionary<string, string> { ["baggage"] = "tenant=acme" });
+        Assert.Null(context.Run(() => Tenant.Get()));
     }
 
     [Theory]
