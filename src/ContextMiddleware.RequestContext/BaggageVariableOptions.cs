@@ -10,9 +10,10 @@ namespace ContextMiddleware.AspNetCore;
 /// </summary>
 /// <typeparam name="T">The variable's type.</typeparam>
 /// <remarks>
-/// An incoming value that is too long, does not match <see cref="Pattern"/>, does not parse, or fails
+/// An incoming value that is empty, too long, does not match <see cref="Pattern"/>, does not parse, or fails
 /// <see cref="Validate"/> is dropped: the variable is left unset and a Warning names the key and the reason, never the
-/// value. Values the app sets itself are not checked; they are sent as they are.
+/// value. Keys are matched exactly (case-sensitive, as the recommendation's keys are). Values the app sets itself are
+/// not checked; they are sent as they are.
 /// </remarks>
 public sealed class BaggageVariableOptions<T>
 {
@@ -30,7 +31,8 @@ public sealed class BaggageVariableOptions<T>
 
     /// <summary>
     /// Gets or sets a check of the parsed incoming value (for example that a tenant exists in a list); false, or an
-    /// exception, drops it. Called once per incoming member, so keep it fast and free of I/O.
+    /// exception, drops it. It may be called more than once for one member (an HTTP request's baggage is read by
+    /// ASP.NET Core's hosting and by the request's context), so keep it fast, free of I/O and of side effects.
     /// </summary>
     /// <value>Default: <see langword="null"/> (every parsed value).</value>
     public Func<T, bool>? Validate { get; set; }
