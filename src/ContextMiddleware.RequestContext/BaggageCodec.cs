@@ -28,10 +28,20 @@ public abstract class BaggageCodec<T>
     /// <returns>Whether <paramref name="text"/> is a valid value.</returns>
     public abstract bool TryParse(string text, [MaybeNullWhen(false)] out T value);
 
-    /// <summary>Writes a value as text; the suite percent-encodes it.</summary>
+    /// <summary>Writes a value as text; the suite percent-encodes it. An exception leaves the member out of the header.</summary>
     /// <param name="value">A value of the variable, never <see langword="null"/>.</param>
     /// <returns>The text that <see cref="TryParse"/> reads back as <paramref name="value"/>.</returns>
     public abstract string Format(T value);
+
+    /// <summary>
+    /// Whether a value set in code can be sent so that a receiver reads it back; <paramref name="reason"/> says why not,
+    /// or is <see langword="null"/> when the value is simply left out (an empty string).
+    /// </summary>
+    internal virtual bool CanSend(T value, out string? reason)
+    {
+        reason = null;
+        return true;
+    }
 
     /// <summary>Appends a value that needs no percent-encoding straight into a header; false to use <see cref="Format"/>.</summary>
     internal virtual bool TryAppendPlain(T value, System.Text.StringBuilder builder) => false;

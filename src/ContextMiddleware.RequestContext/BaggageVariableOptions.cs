@@ -13,7 +13,8 @@ namespace ContextMiddleware.AspNetCore;
 /// An incoming value that is empty, too long, does not match <see cref="Pattern"/>, does not parse, or fails
 /// <see cref="Validate"/> is dropped: the variable is left unset and a Warning names the key and the reason, never the
 /// value. Keys are matched exactly (case-sensitive, as the recommendation's keys are). Values the app sets itself are
-/// not checked; they are sent as they are.
+/// not checked, but a value no receiver could read is not sent: an empty string, an enum value that is not a defined
+/// name, a value whose codec throws (a Warning names the key, once per request).
 /// </remarks>
 public sealed class BaggageVariableOptions<T>
 {
@@ -23,7 +24,8 @@ public sealed class BaggageVariableOptions<T>
 
     /// <summary>
     /// Gets or sets a regular expression the whole decoded text of an incoming value must match (for example
-    /// <c>^[a-z0-9-]{1,32}$</c>); matched with the invariant culture and a 100 ms timeout (a timeout drops the value).
+    /// <c>[a-z0-9-]{1,32}</c>: it is anchored at both ends whether or not it has <c>^</c> and <c>$</c>); matched with the
+    /// invariant culture and a 100 ms timeout (a timeout drops the value).
     /// </summary>
     /// <value>Default: <see langword="null"/> (no pattern).</value>
     [StringSyntax(StringSyntaxAttribute.Regex)]
@@ -46,6 +48,7 @@ public sealed class BaggageVariableOptions<T>
     /// <value>Default: <see langword="null"/> (not logged).</value>
     public string? LogPropertyName { get; set; }
 
+    // Anchored, so that the whole text must match even when the pattern itself has no ^ and $.
     internal Regex? CompilePattern() =>
-        Pattern is null ? null : new Regex(Pattern, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+        Pattern is null ? null : new Regex($"^(?:{Pattern})\\z", RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
 }

@@ -47,6 +47,12 @@ public abstract class IncomingCallSource
     public virtual Exception? TrustFailure => null;
 
     /// <summary>
+    /// Gets which value the trust policy was asked about when it threw <see cref="TrustFailure"/>, for its record:
+    /// <see cref="IncomingValue.TraceContext"/> (the default) or <see cref="IncomingValue.Baggage"/>.
+    /// </summary>
+    public virtual IncomingValue TrustFailureValue => IncomingValue.TraceContext;
+
+    /// <summary>
     /// Gets what the transport adds to every log event written in the call's context, beside the request's ids and user
     /// (a hub invocation's hub, method and connection): as Microsoft.Extensions.Logging scope values and Serilog
     /// properties, read when each event is written. Empty by default. The values must be safe to log as they are

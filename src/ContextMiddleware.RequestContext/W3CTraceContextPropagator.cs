@@ -128,8 +128,10 @@ public sealed class W3CTraceContextPropagator : DistributedContextPropagator
             return;
         }
 
+        // What OpenTelemetry wrote holds what the app set in Baggage.Current: the suite's header keeps it.
+        var replaced = request.Headers.TryGetValues(W3CBaggage.HeaderName, out var written) ? new StringValues([.. written]) : default;
         request.Headers.Remove(W3CBaggage.HeaderName);
-        if (_settings.BaggageDestinations.IsAllowed(request.RequestUri) && BaggageWriter.Compose(_settings) is { } outgoing)
+        if (_settings.BaggageDestinations.IsAllowed(request.RequestUri) && BaggageWriter.Compose(_settings, replaced) is { } outgoing)
         {
             request.Headers.TryAddWithoutValidation(W3CBaggage.HeaderName, outgoing);
         }

@@ -20,14 +20,20 @@ namespace ContextMiddleware.AspNetCore.Internal.Pipeline;
 /// and reading never creates <c>HttpContext.User</c> as a side effect; an anonymous request's user makes an empty
 /// principal of its own when asked for one.
 /// </remarks>
-internal sealed class HttpCall(HttpContext context, Exception? trustFailure = null, StringValues originalBaggage = default) : IncomingCallSource
+internal sealed class HttpCall(
+    HttpContext context,
+    Exception? trustFailure = null,
+    StringValues originalBaggage = default,
+    IncomingValue trustFailureValue = IncomingValue.TraceContext) : IncomingCallSource
 {
     private HttpContext? _context = context;
 
     // Until End: the trust policy's failure while hosting read the trace headers (TrustFailure), and the baggage the
     // caller sent when hosting rewrote it (rare: a Start made only then); from End on: the principal the request ended
     // with. One field for all keeps the call small.
-    private object? _final = originalBaggage.Count == 0 ? trustFailure : new Start(trustFailure, originalBaggage);
+    private object? _final = originalBaggage.Count == 0 && trustFailureValue == IncomingValue.TraceContext
+        ? trustFailure
+        : new Start(trustFailure, originalBaggage, trustFailureValue);
 
     /// <summary>Why the request must be rejected for its request id, or <see langword="null"/>.</summary>
     public string? Rejection { get; set; }
@@ -42,6 +48,8 @@ internal sealed class HttpCall(HttpContext context, Exception? trustFailure = nu
         TryRead(0, static (context, _) => UserOf(context), out var principal) ? principal : Volatile.Read(ref _final) as ClaimsPrincipal;
 
     public override Exception? TrustFailure => Volatile.Read(ref _context) is null ? null : _final as Exception ?? (_final as Start)?.TrustFailure;
+
+    public override IncomingValue TrustFailureValue => (Volatile.Read(ref _final) as Start)?.TrustFailureValue ?? IncomingValue.TraceContext;
 
     /// <summary>Whether this is the call of <paramref name="context"/>, not of an earlier request on the connection.</summary>
     public bool IsFor(HttpContext context) => ReferenceEquals(Volatile.Read(ref _context), context);
@@ -61,7 +69,7 @@ internal sealed class HttpCall(HttpContext context, Exception? trustFailure = nu
     }
 
     /// <summary>What the start of a request found that only its beginning needs.</summary>
-    private sealed record Start(Exception? TrustFailure, StringValues OriginalBaggage);
+    private sealed record Start(Exception? TrustFailure, StringValues OriginalBaggage, IncomingValue TrustFailureValue);
 
     /// <summary>The request ended: keep its last principal, drop the <see cref="HttpContext"/>.</summary>
     public void End()

@@ -89,7 +89,7 @@ internal sealed class HttpRequestContexts(
     /// </summary>
     public HttpCall Begin(HttpContext context, Activity? activity, in TraceHeaderOutcome traceHeaders)
     {
-        var call = new HttpCall(context, traceHeaders.TrustFailure, traceHeaders.OriginalBaggage); // a failure is logged once by BeginCall, with the ids
+        var call = new HttpCall(context, traceHeaders.TrustFailure, traceHeaders.OriginalBaggage, traceHeaders.TrustFailureValue); // a failure is logged once by BeginCall, with the ids
         var incoming = propagator.BeginCall(call, activity);
 
         _traceHeaders!.Log(traceHeaders, context.Connection.RemoteIpAddress);

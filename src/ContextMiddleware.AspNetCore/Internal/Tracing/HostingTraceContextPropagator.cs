@@ -148,12 +148,12 @@ internal sealed class HostingTraceContextPropagator : DistributedContextPropagat
     /// <param name="traceState">Its tracestate, or <see langword="null"/>.</param>
     public TraceHeaderOutcome Extract(IHeaderDictionary headers, HttpContext? context, out string? traceParent, out string? traceState)
     {
-        Exception? trustFailure = null;
+        Exception? baggageFailure = null;
         var untrustedBaggage = false;
         StringValues originalBaggage = default;
         if (headers.ContainsKey(Baggage) || headers.ContainsKey(CorrelationContext))
         {
-            if (!Trusts(context, IncomingValue.Baggage, ref trustFailure))
+            if (!Trusts(context, IncomingValue.Baggage, ref baggageFailure))
             {
                 headers.Remove(Baggage);
                 headers.Remove(CorrelationContext);
@@ -178,8 +178,17 @@ internal sealed class HostingTraceContextPropagator : DistributedContextPropagat
             }
         }
 
-        var outcome = ExtractTrace(headers, context, ref trustFailure, out traceParent, out traceState);
-        return outcome with { TrustFailure = trustFailure, UntrustedBaggage = untrustedBaggage, OriginalBaggage = originalBaggage };
+        Exception? traceFailure = null;
+        var outcome = ExtractTrace(headers, context, ref traceFailure, out traceParent, out traceState);
+
+        // One failure per call is logged: the trace question's, else the baggage question's, named as such.
+        return outcome with
+        {
+            TrustFailure = traceFailure ?? baggageFailure,
+            TrustFailureValue = traceFailure is null && baggageFailure is not null ? IncomingValue.Baggage : IncomingValue.TraceContext,
+            UntrustedBaggage = untrustedBaggage,
+            OriginalBaggage = originalBaggage,
+        };
     }
 
     private static bool SameLines(StringValues kept, StringValues lines)

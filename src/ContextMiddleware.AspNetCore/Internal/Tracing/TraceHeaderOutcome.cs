@@ -25,6 +25,9 @@ internal enum TraceHeaderProblem : byte
 /// <param name="TrustFailure">The exception the trust policy threw, if it did.</param>
 internal readonly record struct TraceHeaderOutcome(TraceHeaderProblem Problem, int Count = 0, Exception? TrustFailure = null)
 {
+    /// <summary>What the trust policy was asked about when it threw <see cref="TrustFailure"/>.</summary>
+    public IncomingValue TrustFailureValue { get; init; }
+
     /// <summary>Whether the caller sent baggage it is not trusted with (removed from the request).</summary>
     public bool UntrustedBaggage { get; init; }
 

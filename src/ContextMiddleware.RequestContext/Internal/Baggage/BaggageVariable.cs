@@ -25,8 +25,11 @@ internal abstract class BaggageVariable(string key, ContextVar variable, string?
     /// <summary>The variable's current value as text (not yet percent-encoded); false when it is unset or null.</summary>
     public abstract bool TryGetText([NotNullWhen(true)] out string? text);
 
-    /// <summary>Appends the variable's current value, percent-encoded; false (nothing appended) when it is unset or null.</summary>
-    public abstract bool TryAppendEncoded(System.Text.StringBuilder builder);
+    /// <summary>
+    /// Appends the variable's current value, percent-encoded; false (nothing appended) when it is unset, null, or cannot
+    /// be sent (<paramref name="refusal"/> says why, or is null when the value is simply left out).
+    /// </summary>
+    public abstract bool TryAppendEncoded(System.Text.StringBuilder builder, out string? refusal);
 
     /// <summary>The variable's current value, boxed; null when unset.</summary>
     public abstract object? CurrentValue();
@@ -145,19 +148,19 @@ internal sealed class BaggageVariable<T> : BaggageVariable
 
     public override bool TryGetText([NotNullWhen(true)] out string? text)
     {
-        if (((ContextVar<T>)Variable).TryGet(out var value) && value is not null)
+        if (((ContextVar<T>)Variable).TryGet(out var value) && value is not null && _codec.CanSend(value, out _))
         {
-            text = _codec.Format(value);
-            return text is not null;
+            return TryFormat(value, out text, out _);
         }
 
         text = null;
         return false;
     }
 
-    public override bool TryAppendEncoded(System.Text.StringBuilder builder)
+    public override bool TryAppendEncoded(System.Text.StringBuilder builder, out string? refusal)
     {
-        if (!((ContextVar<T>)Variable).TryGet(out var value) || value is null)
+        refusal = null;
+        if (!((ContextVar<T>)Variable).TryGet(out var value) || value is null || !_codec.CanSend(value, out refusal))
         {
             return false;
         }
@@ -167,13 +170,36 @@ internal sealed class BaggageVariable<T> : BaggageVariable
             return true;
         }
 
-        var text = _codec.Format(value);
-        if (text is null)
+        if (!TryFormat(value, out var text, out refusal))
         {
             return false;
         }
 
         W3CBaggage.AppendEncoded(builder, text);
+        return true;
+    }
+
+    /// <summary>The codec's text for a value; an exception (or null) leaves the member out.</summary>
+    private bool TryFormat(T value, [NotNullWhen(true)] out string? text, out string? refusal)
+    {
+        refusal = null;
+        try
+        {
+            text = _codec.Format(value);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            text = null;
+            refusal = $"the codec threw {exception.GetType().Name} writing it";
+            return false;
+        }
+
+        if (text is null)
+        {
+            refusal = "the codec wrote null";
+            return false;
+        }
+
         return true;
     }
 
@@ -199,6 +225,12 @@ internal static class BaggageCodecs
         }
 
         public override string Format(string? value) => value!;
+
+        internal override bool CanSend(string? value, out string? reason)
+        {
+            reason = null;
+            return !string.IsNullOrEmpty(value); // an empty value is read as no value: leave it out
+        }
     }
 
     /// <summary>A type that parses and formats itself, with the invariant culture.</summary>
@@ -207,12 +239,25 @@ internal static class BaggageCodecs
     {
         public static readonly Parsable<T> Instance = new();
 
-        public override bool TryParse(string text, [MaybeNullWhen(false)] out T value) =>
-            T.TryParse(text, CultureInfo.InvariantCulture, out value);
+        public override bool TryParse(string text, [MaybeNullWhen(false)] out T value)
+        {
+            if (typeof(T) == typeof(DateTime))
+            {
+                // "O" text keeps its kind (UTC, local or none) only when read with RoundtripKind.
+                var parsed = DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var dateTime);
+                value = parsed ? Unsafe.As<DateTime, T>(ref dateTime) : default;
+                return parsed;
+            }
 
+            return T.TryParse(text, CultureInfo.InvariantCulture, out value);
+        }
+
+        // Round-trip formats where the invariant default loses something (fractions of a second, the last digits).
         public override string Format(T value) => value switch
         {
             bool flag => flag ? "true" : "false",
+            DateTimeOffset or DateTime or DateOnly or TimeOnly => ((IFormattable)value).ToString("O", CultureInfo.InvariantCulture),
+            double or float or Half => ((IFormattable)value).ToString("R", CultureInfo.InvariantCulture),
             IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
             _ => value.ToString() ?? string.Empty,
         };
@@ -264,6 +309,8 @@ internal static class BaggageCodecs
 
         public override string Format(T? value) => Parsable<T>.Instance.Format(value!.Value);
 
+        internal override bool CanSend(T? value, out string? reason) => Parsable<T>.Instance.CanSend(value!.Value, out reason);
+
         internal override bool TryAppendPlain(T? value, System.Text.StringBuilder builder) =>
             Parsable<T>.Instance.TryAppendPlain(value!.Value, builder);
     }
@@ -279,6 +326,13 @@ internal static class BaggageCodecs
             string.Equals(value.ToString(), text, StringComparison.OrdinalIgnoreCase); // a name, not a number or padded
 
         public override string Format(TEnum value) => value.ToString();
+
+        internal override bool CanSend(TEnum value, out string? reason)
+        {
+            var defined = Enum.IsDefined(value);
+            reason = defined ? null : $"the value is not one of {typeof(TEnum).Name}'s defined names, which receivers read";
+            return defined;
+        }
     }
 
     public sealed class NullableEnumeration<TEnum> : BaggageCodec<TEnum?>
@@ -294,5 +348,7 @@ internal static class BaggageCodecs
         }
 
         public override string Format(TEnum? value) => value!.Value.ToString();
+
+        internal override bool CanSend(TEnum? value, out string? reason) => Enumeration<TEnum>.Instance.CanSend(value!.Value, out reason);
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using ContextMiddleware.AspNetCore.Internal.Options;
+using Microsoft.Extensions.Primitives;
 
 namespace ContextMiddleware.AspNetCore.Internal.Baggage;
 
@@ -17,12 +18,17 @@ internal static class BaggageWriter
     private static Composition? t_composition;
 
     /// <summary>The header value for the current flow, or <see langword="null"/> when there is nothing to send.</summary>
-    public static string? Compose(RequestContextSettings settings)
+    /// <param name="settings">The settings.</param>
+    /// <param name="replaced">
+    /// A <c>baggage</c> header other code wrote on the request before (OpenTelemetry's HttpClient instrumentation, from
+    /// <c>Baggage.Current</c>), which this one replaces: the members the app added or changed there are kept.
+    /// </param>
+    public static string? Compose(RequestContextSettings settings, StringValues replaced = default)
     {
         var baggage = settings.Baggage;
         var incoming = IncomingBaggage.Current.Get();
         var activity = Activity.Current;
-        if (baggage.Variables.Length == 0 && incoming is null && activity is null)
+        if (baggage.Variables.Length == 0 && incoming is null && activity is null && replaced.Count == 0)
         {
             return null;
         }
@@ -35,37 +41,62 @@ internal static class BaggageWriter
             {
                 var start = composition.Start();
                 composition.Builder.Append(variable.Key).Append('=');
-                if (variable.TryAppendEncoded(composition.Builder))
+                if (variable.TryAppendEncoded(composition.Builder, out var refusal))
                 {
                     composition.Fit(start);
                 }
                 else
                 {
-                    composition.Builder.Length = start; // unset
+                    composition.Builder.Length = start; // unset, or not sendable
+                    if (refusal is not null)
+                    {
+                        RefusedOncePerRequest(settings, variable, refusal);
+                    }
                 }
             }
 
+            // What the app set on the Activity (its own, or its parents': a child's first) and in OpenTelemetry's
+            // Baggage.Current (the header it wrote), by key: the Activity's first.
+            var appValues = AppValues(activity, replaced, baggage);
+            composition.AppValues = appValues;
             if (incoming is not null)
             {
                 BaggageReader.PassedOn(incoming.Lines, baggage, incoming.RegisteredLength, static (member, composition) =>
                 {
                     var start = composition.Start();
-                    if (member.Canonical)
+                    if (composition.AppValues is { } values && values.TryGetValue(member.Key.ToString(), out var changed))
                     {
-                        composition.Builder.Append(member.Text);
-                    }
-                    else
-                    {
-                        composition.Builder.Append(member.ToCanonical());
+                        composition.Written!.Add(member.Key.ToString());
+                        W3CBaggage.TryDecode(member.EncodedValue, out var sent);
+                        if (!string.Equals(sent, changed, StringComparison.Ordinal))
+                        {
+                            // The app changed the member: its value goes on (its properties do not).
+                            composition.Builder.Append(member.Key).Append('=');
+                            W3CBaggage.AppendEncoded(composition.Builder, changed);
+                            composition.Fit(start);
+                            return;
+                        }
                     }
 
+                    composition.Builder.Append(member.Canonical ? member.Text : member.ToCanonical());
                     composition.Fit(start);
                 }, composition, out _);
             }
 
-            if (activity is not null)
+            if (appValues is not null)
             {
-                AddActivityBaggage(activity, baggage, incoming, composition);
+                foreach (var (key, value) in appValues)
+                {
+                    if (composition.Written!.Contains(key))
+                    {
+                        continue;
+                    }
+
+                    var start = composition.Start();
+                    composition.Builder.Append(key).Append('=');
+                    W3CBaggage.AppendEncoded(composition.Builder, value);
+                    composition.Fit(start);
+                }
             }
 
             if (composition.Dropped != 0 && settings.Logger is { } logger && RequestContext.Trace.Get() is { } trace &&
@@ -85,45 +116,81 @@ internal static class BaggageWriter
         }
     }
 
-    /// <summary>Baggage the app added to the Activity (or its parents) under keys that nothing above wrote.</summary>
-    private static void AddActivityBaggage(Activity activity, BaggageSettings baggage, IncomingBaggage? incoming, Composition composition)
+    /// <summary>
+    /// The values of unregistered keys the app holds on the Activity and in the header OpenTelemetry wrote; null when
+    /// there are none (most calls: the dictionary is made only when there is something in it).
+    /// </summary>
+    private static Dictionary<string, string>? AppValues(Activity? activity, StringValues replaced, BaggageSettings baggage)
     {
-        HashSet<string>? written = null;
-        foreach (var (key, value) in activity.Baggage)
+        Dictionary<string, string>? values = null;
+        if (activity is not null)
         {
-            if (value is null || !W3CBaggage.IsToken(key) || baggage.TryGetVariable(key, out _))
+            foreach (var (key, value) in activity.Baggage)
             {
-                continue;
-            }
-
-            if (written is null)
-            {
-                // The keys passed on (hosting put the caller's members on the request's Activity too), read once.
-                written = new HashSet<string>(StringComparer.Ordinal);
-                if (incoming is not null)
+                // A child's baggage comes before its parents', which may repeat a key the child replaced.
+                if (value is not null && W3CBaggage.IsToken(key) && !baggage.TryGetVariable(key, out _))
                 {
-                    BaggageReader.PassedOn(incoming.Lines, baggage, incoming.RegisteredLength,
-                        static (member, keys) => keys.Add(member.Key.ToString()), written, out _);
+                    (values ??= new(StringComparer.Ordinal)).TryAdd(key, value);
                 }
             }
+        }
 
-            // A child's baggage comes before its parents', which may repeat a key the child replaced.
-            if (!written.Add(key))
+        var reader = W3CBaggage.Read(replaced);
+        while (reader.TryReadNext(out var member))
+        {
+            if (!baggage.TryGetVariable(member.Key, out _) && W3CBaggage.TryDecode(member.EncodedValue, out var value))
             {
-                continue;
+                (values ??= new(StringComparer.Ordinal)).TryAdd(member.Key.ToString(), value);
+            }
+        }
+
+        return values;
+    }
+
+    /// <summary>A value the app set that no receiver could read: a Warning naming the key, once per request.</summary>
+    private static void RefusedOncePerRequest(RequestContextSettings settings, BaggageVariable variable, string refusal)
+    {
+        if (settings.Logger is not { } logger)
+        {
+            return;
+        }
+
+        if (RequestContext.Trace.Get() is { } trace)
+        {
+            if (trace.TryGetState<object>(variable) is not null)
+            {
+                return;
             }
 
-            var start = composition.Start();
-            composition.Builder.Append(key).Append('=');
-            W3CBaggage.AppendEncoded(composition.Builder, value);
-            composition.Fit(start);
+            trace.GetOrAddState(variable, static (_, _) => new object(), 0);
         }
+
+        Logging.Log.BaggageMemberNotSent(logger, variable.Key, refusal);
     }
 
     /// <summary>The header being written, reused by the thread (the header is the only allocation of a call).</summary>
     private sealed class Composition
     {
         public StringBuilder Builder { get; } = new(256);
+
+        /// <summary>The app's values of unregistered keys for this header (see <c>AppValues</c>).</summary>
+        public Dictionary<string, string>? AppValues
+        {
+            get => _appValues;
+            set
+            {
+                _appValues = value;
+                if (value is not null)
+                {
+                    Written ??= new(StringComparer.Ordinal);
+                }
+            }
+        }
+
+        private Dictionary<string, string>? _appValues;
+
+        /// <summary>The keys of the app's values already written (as members passed on).</summary>
+        public HashSet<string>? Written { get; private set; }
 
         /// <summary>Members taken off again for the limit.</summary>
         public int Dropped { get; private set; }
@@ -152,6 +219,8 @@ internal static class BaggageWriter
 
         public void Reset()
         {
+            _appValues = null;
+            Written?.Clear();
             Builder.Clear();
             if (Builder.Capacity > 4 * W3CBaggage.MaxBytes)
             {

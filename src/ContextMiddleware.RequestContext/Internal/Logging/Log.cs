@@ -69,6 +69,11 @@ internal static partial class Log
         EventName = "BaggageOverLimit")]
     public static partial void BaggageOverLimit(ILogger logger, int count, string direction, int maxBytes);
 
+    [LoggerMessage(30, LogLevel.Warning,
+        "The baggage member {BaggageKey} was not sent: {Reason}. Later calls of the request leave it out too, unlogged.",
+        EventName = "BaggageMemberNotSent")]
+    public static partial void BaggageMemberNotSent(ILogger logger, string baggageKey, string reason);
+
     [LoggerMessage(29, LogLevel.Debug,
         "The baggage header is not trusted from {RemoteAddress}: it was dropped.",
         EventName = "UntrustedBaggage")]

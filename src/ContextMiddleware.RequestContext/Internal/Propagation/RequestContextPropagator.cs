@@ -51,7 +51,8 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
         var resolved = resolver.Resolve(carrier, getter, null, newTrace ? trace.TraceId : null, canReject: false);
 
         var baggage = getter(carrier, W3CBaggage.HeaderName);
-        var baggageTrusted = baggage.Count != 0 && resolver.TrustsBaggage(null, ref trustFailure);
+        var failedValue = IncomingValue.TraceContext;
+        var baggageTrusted = baggage.Count != 0 && TrustsBaggage(null, ref trustFailure, ref failedValue);
         trace.Settings = Settings;
         var context = new Context();
         context.Run(() =>
@@ -60,7 +61,7 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
                 RequestContext.RequestId, resolved.RequestId,
                 RequestContext.ClientRequestId, resolved.ClientRequestId,
                 RequestContext.Trace, trace);
-            resolver.LogOutcome(resolved, null, trustFailure);
+            resolver.LogOutcome(resolved, null, trustFailure, failedValue);
             ReadBaggage(baggage, baggageTrusted, null);
         });
         return context;
@@ -79,6 +80,20 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
     {
         failure = null;
         return resolver.TrustsBaggage(remoteAddress, ref failure);
+    }
+
+    /// <summary>Asks about the baggage; a failure is the call's one failure only when the trace question did not fail first.</summary>
+    private bool TrustsBaggage(System.Net.IPAddress? remoteAddress, ref Exception? failure, ref IncomingValue failedValue)
+    {
+        Exception? baggageFailure = null;
+        var trusted = resolver.TrustsBaggage(remoteAddress, ref baggageFailure);
+        if (failure is null && baggageFailure is not null)
+        {
+            failure = baggageFailure;
+            failedValue = IncomingValue.Baggage;
+        }
+
+        return trusted;
     }
 
     /// <summary>Sets the baggage variables of a call whose context is current (its ids set), and logs what was dropped.</summary>
@@ -107,6 +122,7 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
         TraceContext trace;
         bool newTrace;
         var trustFailure = source.TrustFailure;
+        var failedValue = trustFailure is null ? IncomingValue.TraceContext : source.TrustFailureValue;
         if (activity is { IdFormat: ActivityIdFormat.W3C })
         {
             trace = TraceContext.FromActivity(activity);
@@ -138,8 +154,8 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
         }
 
         var baggage = source.GetHeader(W3CBaggage.HeaderName);
-        var baggageTrusted = baggage.Count != 0 && resolver.TrustsBaggage(remoteAddress, ref trustFailure);
-        resolver.LogOutcome(resolved, remoteAddress, trustFailure);
+        var baggageTrusted = baggage.Count != 0 && TrustsBaggage(remoteAddress, ref trustFailure, ref failedValue);
+        resolver.LogOutcome(resolved, remoteAddress, trustFailure, failedValue);
         ReadBaggage(baggage, baggageTrusted, remoteAddress);
         return new IncomingCall(resolved.RequestId, resolved.ClientRequestId, trace, user, resolved.Rejected ? resolver.RejectionDetail(resolved) : null);
     }

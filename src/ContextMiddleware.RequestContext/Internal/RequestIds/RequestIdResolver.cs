@@ -83,12 +83,14 @@ internal sealed class RequestIdResolver(
     /// <param name="remoteAddress">The caller's address; null for messages.</param>
     /// <param name="traceTrustFailure">The exception the trust policy threw about the trace headers, if it did. A policy
     /// that fails is logged once per call: a policy that cannot answer one question cannot answer the other.</param>
-    public void LogOutcome(in ResolvedRequestId resolved, IPAddress? remoteAddress, Exception? traceTrustFailure = null)
+    /// <param name="failedValue">What the policy was asked about when it threw <paramref name="traceTrustFailure"/>.</param>
+    public void LogOutcome(
+        in ResolvedRequestId resolved, IPAddress? remoteAddress, Exception? traceTrustFailure = null, IncomingValue failedValue = IncomingValue.TraceContext)
     {
         // One record per call for a failing policy, whichever questions it failed (trace headers are asked first).
         if (traceTrustFailure is not null)
         {
-            Log.TrustPolicyFailed(logger, IncomingValue.TraceContext, traceTrustFailure);
+            Log.TrustPolicyFailed(logger, failedValue, traceTrustFailure);
         }
         else if (resolved.TrustFailure is not null)
         {
