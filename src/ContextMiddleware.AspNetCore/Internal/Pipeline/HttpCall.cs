@@ -31,7 +31,7 @@ internal sealed class HttpCall(
     // Until End: the trust policy's failure while hosting read the trace headers (TrustFailure), and the baggage the
     // caller sent when hosting rewrote it (rare: a Start made only then); from End on: the principal the request ended
     // with. One field for all keeps the call small.
-    private object? _final = originalBaggage.Count == 0 && trustFailureValue == IncomingValue.TraceContext
+    private object? _final = originalBaggage.Count == 0 && trustFailureValue != IncomingValue.Baggage
         ? trustFailure
         : new Start(trustFailure, originalBaggage, trustFailureValue);
 
@@ -49,7 +49,8 @@ internal sealed class HttpCall(
 
     public override Exception? TrustFailure => Volatile.Read(ref _context) is null ? null : _final as Exception ?? (_final as Start)?.TrustFailure;
 
-    public override IncomingValue TrustFailureValue => (Volatile.Read(ref _final) as Start)?.TrustFailureValue ?? IncomingValue.TraceContext;
+    public override IncomingValue TrustFailureValue =>
+        (Volatile.Read(ref _final) as Start)?.TrustFailureValue == IncomingValue.Baggage ? IncomingValue.Baggage : IncomingValue.TraceContext;
 
     /// <summary>Whether this is the call of <paramref name="context"/>, not of an earlier request on the connection.</summary>
     public bool IsFor(HttpContext context) => ReferenceEquals(Volatile.Read(ref _context), context);

@@ -185,7 +185,8 @@ internal sealed class HostingTraceContextPropagator : DistributedContextPropagat
         return outcome with
         {
             TrustFailure = traceFailure ?? baggageFailure,
-            TrustFailureValue = traceFailure is null && baggageFailure is not null ? IncomingValue.Baggage : IncomingValue.TraceContext,
+            // Left at its default otherwise: a second extraction's outcome is compared with the default one (above).
+            TrustFailureValue = traceFailure is null && baggageFailure is not null ? IncomingValue.Baggage : default,
             UntrustedBaggage = untrustedBaggage,
             OriginalBaggage = originalBaggage,
         };
