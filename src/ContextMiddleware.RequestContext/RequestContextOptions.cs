@@ -122,8 +122,8 @@ public sealed class RequestContextOptions
     /// Gets or sets the hosts outgoing calls may carry the request id and trace headers to: exact names
     /// (<c>api.example.com</c>) or wildcards for subdomains (<c>*.internal.example.com</c>). Follows configuration
     /// reloads, which never widen it to every host. A request that a host in the list redirects to a host outside it
-    /// loses the context on the way (with a <see cref="System.Net.Http.SocketsHttpHandler"/> whose propagator is
-    /// ContextMiddleware's, as <c>AddRequestContextPropagation()</c> sets it up).
+    /// loses the context on the way (with an Activity, as when a logging provider is on, and a
+    /// <see cref="System.Net.Http.SocketsHttpHandler"/>).
     /// </summary>
     /// <value>Default: empty, meaning every host.</value>
     public IList<string> PropagationAllowedHosts { get; set; } = [];

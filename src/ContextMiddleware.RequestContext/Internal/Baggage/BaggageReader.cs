@@ -104,7 +104,7 @@ internal static class BaggageReader
     /// only for registered members: the members to pass on are kept as the lines they came in, and read again when a
     /// call is made.
     /// </summary>
-    public static void Apply(StringValues lines, BaggageSettings settings, ILogger? logger)
+    public static void Apply(StringValues lines, BaggageSettings settings, ILogger? logger, System.Diagnostics.Activity? activity = null)
     {
         var registered = ReadRegistered(lines, settings);
         foreach (var (variable, value, _) in registered.Items ?? [])
@@ -125,7 +125,8 @@ internal static class BaggageReader
 
             if (kept != 0)
             {
-                IncomingBaggage.Current.Set(new IncomingBaggage(lines, registered.Used));
+                // The call's Activity holds the members when the transport put them there (hosting's, SignalR's).
+                IncomingBaggage.Current.Set(new IncomingBaggage(lines, registered.Used, HolderOf(activity, lines, settings, registered.Used)));
             }
         }
 
@@ -148,6 +149,19 @@ internal static class BaggageReader
         {
             Logging.Log.BaggageOverLimit(logger, overLimit, "received", W3CBaggage.MaxBytes);
         }
+    }
+
+    /// <summary>The call's Activity, when its baggage holds the first member passed on (the transport put them there).</summary>
+    private static System.Diagnostics.Activity? HolderOf(System.Diagnostics.Activity? activity, StringValues lines, BaggageSettings settings, int used)
+    {
+        if (activity is null)
+        {
+            return null;
+        }
+
+        var first = new string?[1];
+        PassedOn(lines, settings, used, static (member, first) => first[0] ??= member.Key.ToString(), first, out _);
+        return first[0] is { } key && activity.GetBaggageItem(key) is not null ? activity : null;
     }
 
     /// <summary>The canonical text of every member kept, registered first.</summary>

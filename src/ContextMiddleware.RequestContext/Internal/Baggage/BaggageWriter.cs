@@ -55,49 +55,21 @@ internal static class BaggageWriter
                 }
             }
 
-            // What the app set on the Activity (its own, or its parents': a child's first) and in OpenTelemetry's
-            // Baggage.Current (the header it wrote), by key: the Activity's first.
-            var appValues = AppValues(activity, replaced, baggage);
-            composition.AppValues = appValues;
+            // What the app holds under unregistered keys on the Activity (its own, or its parents': a child's first) and
+            // in OpenTelemetry's Baggage.Current (the header its instrumentation wrote).
+            composition.ActivityValues = ValuesOf(activity, baggage);
+            composition.OpenTelemetryValues = ValuesOf(replaced, baggage);
             if (incoming is not null)
             {
-                BaggageReader.PassedOn(incoming.Lines, baggage, incoming.RegisteredLength, static (member, composition) =>
-                {
-                    var start = composition.Start();
-                    if (composition.AppValues is { } values && values.TryGetValue(member.Key.ToString(), out var changed))
-                    {
-                        composition.Written!.Add(member.Key.ToString());
-                        W3CBaggage.TryDecode(member.EncodedValue, out var sent);
-                        if (!string.Equals(sent, changed, StringComparison.Ordinal))
-                        {
-                            // The app changed the member: its value goes on (its properties do not).
-                            composition.Builder.Append(member.Key).Append('=');
-                            W3CBaggage.AppendEncoded(composition.Builder, changed);
-                            composition.Fit(start);
-                            return;
-                        }
-                    }
-
-                    composition.Builder.Append(member.Canonical ? member.Text : member.ToCanonical());
-                    composition.Fit(start);
-                }, composition, out _);
+                // Where a holder was made from the caller's members (the call's Activity; Baggage.Current, read from the
+                // caller's header by OpenTelemetry's ASP.NET Core instrumentation), a member it lacks was removed by the app.
+                composition.ActivityHolds = incoming.Holder is { } holder && IsInChain(activity, holder);
+                composition.OpenTelemetryHolds = HoldsAnyIncoming(replaced, incoming);
+                BaggageReader.PassedOn(incoming.Lines, baggage, incoming.RegisteredLength, static (member, composition) => composition.PassOn(member), composition, out _);
             }
 
-            if (appValues is not null)
-            {
-                foreach (var (key, value) in appValues)
-                {
-                    if (composition.Written!.Contains(key))
-                    {
-                        continue;
-                    }
-
-                    var start = composition.Start();
-                    composition.Builder.Append(key).Append('=');
-                    W3CBaggage.AppendEncoded(composition.Builder, value);
-                    composition.Fit(start);
-                }
-            }
+            composition.AddAppValues(composition.ActivityValues);
+            composition.AddAppValues(composition.OpenTelemetryValues);
 
             if (composition.Dropped != 0 && settings.Logger is { } logger && RequestContext.Trace.Get() is { } trace &&
                 trace.TryGetState<object>(s_overLimitLogged) is null)
@@ -116,18 +88,58 @@ internal static class BaggageWriter
         }
     }
 
+    /// <summary>Whether <paramref name="holder"/> is <paramref name="activity"/> or one of its parents.</summary>
+    private static bool IsInChain(Activity? activity, Activity holder)
+    {
+        for (var current = activity; current is not null; current = current.Parent)
+        {
+            if (ReferenceEquals(current, holder))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>
-    /// The values of unregistered keys the app holds on the Activity and in the header OpenTelemetry wrote; null when
-    /// there are none (most calls: the dictionary is made only when there is something in it).
+    /// Whether the header OpenTelemetry wrote holds any member of the caller's header (its ASP.NET Core instrumentation
+    /// read Baggage.Current from it): then a member passed on that it lacks was removed by the app.
     /// </summary>
-    private static Dictionary<string, string>? AppValues(Activity? activity, StringValues replaced, BaggageSettings baggage)
+    private static bool HoldsAnyIncoming(StringValues replaced, IncomingBaggage incoming)
+    {
+        if (replaced.Count == 0)
+        {
+            return false;
+        }
+
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        var reader = W3CBaggage.Read(incoming.Lines);
+        while (reader.TryReadNext(out var member))
+        {
+            keys.Add(member.Key.ToString());
+        }
+
+        reader = W3CBaggage.Read(replaced);
+        while (reader.TryReadNext(out var member))
+        {
+            if (keys.Contains(member.Key.ToString()))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The values of unregistered keys on the Activity and its parents (a child's first); null when none.</summary>
+    private static Dictionary<string, string>? ValuesOf(Activity? activity, BaggageSettings baggage)
     {
         Dictionary<string, string>? values = null;
         if (activity is not null)
         {
             foreach (var (key, value) in activity.Baggage)
             {
-                // A child's baggage comes before its parents', which may repeat a key the child replaced.
                 if (value is not null && W3CBaggage.IsToken(key) && !baggage.TryGetVariable(key, out _))
                 {
                     (values ??= new(StringComparer.Ordinal)).TryAdd(key, value);
@@ -135,7 +147,14 @@ internal static class BaggageWriter
             }
         }
 
-        var reader = W3CBaggage.Read(replaced);
+        return values;
+    }
+
+    /// <summary>The values of unregistered keys in a header other code wrote; null when none.</summary>
+    private static Dictionary<string, string>? ValuesOf(StringValues header, BaggageSettings baggage)
+    {
+        Dictionary<string, string>? values = null;
+        var reader = W3CBaggage.Read(header);
         while (reader.TryReadNext(out var member))
         {
             if (!baggage.TryGetVariable(member.Key, out _) && W3CBaggage.TryDecode(member.EncodedValue, out var value))
@@ -171,29 +190,93 @@ internal static class BaggageWriter
     /// <summary>The header being written, reused by the thread (the header is the only allocation of a call).</summary>
     private sealed class Composition
     {
+        private HashSet<string>? _written;
+
         public StringBuilder Builder { get; } = new(256);
 
-        /// <summary>The app's values of unregistered keys for this header (see <c>AppValues</c>).</summary>
-        public Dictionary<string, string>? AppValues
-        {
-            get => _appValues;
-            set
-            {
-                _appValues = value;
-                if (value is not null)
-                {
-                    Written ??= new(StringComparer.Ordinal);
-                }
-            }
-        }
+        /// <summary>The app's values of unregistered keys on the Activity, and in OpenTelemetry's header.</summary>
+        public Dictionary<string, string>? ActivityValues { get; set; }
 
-        private Dictionary<string, string>? _appValues;
+        public Dictionary<string, string>? OpenTelemetryValues { get; set; }
 
-        /// <summary>The keys of the app's values already written (as members passed on).</summary>
-        public HashSet<string>? Written { get; private set; }
+        /// <summary>Whether the Activity, and OpenTelemetry's baggage, were made from the caller's members.</summary>
+        public bool ActivityHolds { get; set; }
+
+        public bool OpenTelemetryHolds { get; set; }
 
         /// <summary>Members taken off again for the limit.</summary>
         public int Dropped { get; private set; }
+
+        private bool Tracks => ActivityValues is not null || OpenTelemetryValues is not null || ActivityHolds || OpenTelemetryHolds;
+
+        /// <summary>
+        /// Writes one member passed on: left out when the app removed it from a holder, with the app's value when it
+        /// changed it (the Activity's first), as it came otherwise; once per key.
+        /// </summary>
+        public void PassOn(BaggageMember member)
+        {
+            if (Tracks)
+            {
+                var key = member.Key.ToString();
+                if (!(_written ??= new(StringComparer.Ordinal)).Add(key))
+                {
+                    return; // a key the caller repeated
+                }
+
+                string? activityValue = null;
+                string? openTelemetryValue = null;
+                if ((ActivityHolds && ActivityValues?.TryGetValue(key, out activityValue) != true) ||
+                    (OpenTelemetryHolds && OpenTelemetryValues?.TryGetValue(key, out openTelemetryValue) != true))
+                {
+                    return; // removed by the app
+                }
+
+                activityValue ??= ActivityValues?.GetValueOrDefault(key);
+                openTelemetryValue ??= OpenTelemetryValues?.GetValueOrDefault(key);
+                if (activityValue is not null || openTelemetryValue is not null)
+                {
+                    W3CBaggage.TryDecode(member.EncodedValue, out var sent);
+                    var changed = activityValue is not null && !string.Equals(activityValue, sent, StringComparison.Ordinal) ? activityValue
+                        : openTelemetryValue is not null && !string.Equals(openTelemetryValue, sent, StringComparison.Ordinal) ? openTelemetryValue
+                        : null;
+                    if (changed is not null)
+                    {
+                        // Its value goes on, its properties do not.
+                        var changedStart = Start();
+                        Builder.Append(member.Key).Append('=');
+                        W3CBaggage.AppendEncoded(Builder, changed);
+                        Fit(changedStart);
+                        return;
+                    }
+                }
+            }
+
+            var start = Start();
+            Builder.Append(member.Canonical ? member.Text : member.ToCanonical());
+            Fit(start);
+        }
+
+        /// <summary>Writes the app's values of keys not written yet.</summary>
+        public void AddAppValues(Dictionary<string, string>? values)
+        {
+            if (values is null)
+            {
+                return;
+            }
+
+            foreach (var (key, value) in values)
+            {
+                if (!(_written ??= new(StringComparer.Ordinal)).Add(key))
+                {
+                    continue;
+                }
+
+                var start = Start();
+                Builder.Append(key).Append('=');
+                W3CBaggage.AppendEncoded(Builder, value);
+                Fit(start);
+            }
+        }
 
         /// <summary>Starts a member: where it starts, after the separator.</summary>
         public int Start()
@@ -219,8 +302,11 @@ internal static class BaggageWriter
 
         public void Reset()
         {
-            _appValues = null;
-            Written?.Clear();
+            ActivityValues = null;
+            OpenTelemetryValues = null;
+            ActivityHolds = false;
+            OpenTelemetryHolds = false;
+            _written?.Clear();
             Builder.Clear();
             if (Builder.Capacity > 4 * W3CBaggage.MaxBytes)
             {

@@ -8,8 +8,14 @@ namespace ContextMiddleware.AspNetCore.Internal.Baggage;
 /// (<see cref="BaggageReader.PassedOn"/>); set only for calls that received some, so a call without baggage stores
 /// nothing.
 /// </summary>
-internal sealed class IncomingBaggage(StringValues lines, int registeredLength)
+internal sealed class IncomingBaggage(StringValues lines, int registeredLength, System.Diagnostics.Activity? holder)
 {
+    /// <summary>
+    /// The call's Activity when it holds the members as its baggage (ASP.NET Core's hosting, SignalR put them there):
+    /// a member the app then removes from it is not passed on.
+    /// </summary>
+    public System.Diagnostics.Activity? Holder { get; } = holder;
+
     /// <summary>The current call's members to pass on.</summary>
     public static readonly ContextVar<IncomingBaggage?> Current = new("ContextMiddleware.Baggage.PassThrough", null);
 

@@ -54,6 +54,19 @@ internal sealed class PropagationHandler(RequestContextSettings settings) : Dele
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
+        Prepare(request);
+        return base.SendAsync(request, cancellationToken);
+    }
+
+    protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        Prepare(request);
+        return base.Send(request, cancellationToken);
+    }
+
+    /// <summary>Adds the context's headers to a request to an allowed host (or refuses a host the primary handler cannot keep them from).</summary>
+    private void Prepare(HttpRequestMessage request)
+    {
         var app = (request.Headers.Contains(TraceHeaders.TraceParent) ? AppHeaders.TraceParent : AppHeaders.None) |
             (request.Headers.Contains(W3CBaggage.HeaderName) ? AppHeaders.Baggage : AppHeaders.None);
         request.Options.Set(s_appHeadersKey, s_appHeaders[(int)app]);
@@ -88,16 +101,9 @@ internal sealed class PropagationHandler(RequestContextSettings settings) : Dele
             }
 
             // With an Activity, the runtime's DiagnosticsHandler writes traceparent and baggage through our propagator,
-            // on each hop of a redirect, with the allow-lists applied to each. Without one, nothing would: when the
-            // primary handler asks our propagator, the call runs under an Activity of the request's trace, made here,
-            // so that it does (an Activity nothing listens to: it is never exported).
-            if (Activity.Current is null && RequestContext.Trace.Get() is { } current && PrimaryInjectsPerHop())
-            {
-                return SendUnderActivityAsync(request, current, cancellationToken);
-            }
-
-            // Otherwise (another primary handler, activity propagation switched off) write the request's trace context
-            // ourselves, each call with a parent-id of its own, as each would have with a client span.
+            // on each hop of a redirect, with the allow-lists applied to each. Without one, nothing would: write the
+            // request's trace context ourselves, each call with a parent-id of its own, as each would have with a client
+            // span (a redirect then keeps what was written: see PropagationAllowedHosts).
             if (Activity.Current is null)
             {
                 if (RequestContext.Trace.Get() is { } trace && (app & AppHeaders.TraceParent) == 0)
@@ -114,41 +120,6 @@ internal sealed class PropagationHandler(RequestContextSettings settings) : Dele
                 }
             }
         }
-
-        return base.SendAsync(request, cancellationToken);
-    }
-
-    /// <summary>Sends the request under an Activity that continues the request's trace, started here and stopped after.</summary>
-    private async Task<HttpResponseMessage> SendUnderActivityAsync(HttpRequestMessage request, TraceContext trace, CancellationToken cancellationToken)
-    {
-        using var activity = new Activity(OutgoingActivityName);
-        activity.SetParentId(ActivityTraceId.CreateFromString(trace.TraceId), ActivitySpanId.CreateFromString(trace.SpanId), (ActivityTraceFlags)(trace.Flags & 1));
-        activity.TraceStateString = trace.TraceState;
-        activity.Start();
-        return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>The name of the Activity an outgoing call runs under when the request has none.</summary>
-    internal const string OutgoingActivityName = "ContextMiddleware.RequestContext.OutgoingCall";
-
-    private int _primaryInjectsPerHop; // 0 unknown, 1 yes, 2 no
-
-    /// <summary>
-    /// Whether the runtime asks ContextMiddleware's propagator for the headers of each hop: the primary handler is a
-    /// <see cref="SocketsHttpHandler"/> with it, and activity propagation is not switched off.
-    /// </summary>
-    private bool PrimaryInjectsPerHop()
-    {
-        var known = Volatile.Read(ref _primaryInjectsPerHop);
-        if (known == 0)
-        {
-            var switchedOff = (AppContext.TryGetSwitch("System.Net.Http.EnableActivityPropagation", out var enabled) && !enabled) ||
-                Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_HTTP_ENABLEACTIVITYPROPAGATION") is "0" or "false";
-            known = !switchedOff && Primary() is SocketsHttpHandler { ActivityHeadersPropagator: W3CTraceContextPropagator } ? 1 : 2;
-            Volatile.Write(ref _primaryInjectsPerHop, known);
-        }
-
-        return known == 1;
     }
 
     /// <summary>

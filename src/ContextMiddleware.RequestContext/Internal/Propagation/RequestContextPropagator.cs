@@ -97,7 +97,7 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
     }
 
     /// <summary>Sets the baggage variables of a call whose context is current (its ids set), and logs what was dropped.</summary>
-    private void ReadBaggage(StringValues baggage, bool trusted, System.Net.IPAddress? remoteAddress)
+    private void ReadBaggage(StringValues baggage, bool trusted, System.Net.IPAddress? remoteAddress, Activity? activity = null)
     {
         if (baggage.Count == 0)
         {
@@ -106,7 +106,7 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
 
         if (trusted)
         {
-            BaggageReader.Apply(baggage, Settings.Baggage, resolver.Logger);
+            BaggageReader.Apply(baggage, Settings.Baggage, resolver.Logger, activity);
         }
         else
         {
@@ -156,7 +156,7 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
         var baggage = source.GetHeader(W3CBaggage.HeaderName);
         var baggageTrusted = baggage.Count != 0 && TrustsBaggage(remoteAddress, ref trustFailure, ref failedValue);
         resolver.LogOutcome(resolved, remoteAddress, trustFailure, failedValue);
-        ReadBaggage(baggage, baggageTrusted, remoteAddress);
+        ReadBaggage(baggage, baggageTrusted, remoteAddress, activity);
         return new IncomingCall(resolved.RequestId, resolved.ClientRequestId, trace, user, resolved.Rejected ? resolver.RejectionDetail(resolved) : null);
     }
 }
