@@ -45,26 +45,6 @@ public static class Program
                     {
                     }
                 }),
-                ("split only", () =>
-                {
-                    var text = (string)header!;
-                    var position = 0;
-                    while (position <= text.Length)
-                    {
-                        var comma = text.AsSpan(position).IndexOf(',');
-                        var end = comma < 0 ? text.Length : position + comma;
-                        ContextMiddleware.AspNetCore.Internal.Baggage.BaggageMember.TryParse(text, position, end, out _);
-                        position = end + 1;
-                    }
-                }),
-                ("tokens only", () =>
-                {
-                    var text = (string)header!;
-                    for (var i = 0; i < 64; i++)
-                    {
-                        ContextMiddleware.AspNetCore.Internal.Baggage.W3CBaggage.IsToken(text.AsSpan(i * 10, 8));
-                    }
-                }),
                 ("read registered", () => ContextMiddleware.AspNetCore.Internal.Baggage.BaggageReader.ReadRegistered(header, settings)),
                 ("extract otel", benchmarks.ExtractOpenTelemetry),
                 ("extract ours", benchmarks.ExtractRequestContext),

@@ -145,6 +145,39 @@ public class MessageBaggageTests
     }
 
     [Fact]
+    public void LaterCallsOfARequest_SendTheValuesAsTheyAreThen()
+    {
+        using var worker = new Worker(Register);
+        var context = worker.Propagator.Extract(new Dictionary<string, string> { ["baggage"] = "tenant=first,other=1" });
+
+        var sent = context.Run(() =>
+        {
+            string? Send()
+            {
+                var headers = new Dictionary<string, string>();
+                worker.Propagator.Inject(headers);
+                return headers.GetValueOrDefault("baggage");
+            }
+
+            var results = new List<string?> { Send(), Send() };
+            Tenant.Set("second");
+            results.Add(Send());
+            Shard.Set(3);
+            results.Add(Send());
+            Tenant.Set(null);
+            Shard.Set(null);
+            results.Add(Send());
+            Tenant.Set("first");
+            results.Add(Send());
+            return results;
+        });
+
+        Assert.Equal(
+            ["tenant=first,other=1", "tenant=first,other=1", "tenant=second,other=1", "tenant=second,shard=3,other=1", "other=1", "tenant=first,other=1"],
+            sent);
+    }
+
+    [Fact]
     public void UntrustedSource_BaggageIsDropped_WithADebugRecord()
     {
         using var worker = new Worker(options =>

@@ -13,6 +13,7 @@ namespace ContextMiddleware.AspNetCore.Internal.Baggage;
 internal static class BaggageWriter
 {
     private static readonly object s_overLimitLogged = new();
+    private static readonly object s_lastHeader = new();
 
     [ThreadStatic]
     private static Composition? t_composition;
@@ -33,6 +34,17 @@ internal static class BaggageWriter
             return null;
         }
 
+        // Inside a request, later calls usually send what the first one did: kept with the request while the registered
+        // values and the members passed on are the same, and nothing else (the Activity's baggage, OpenTelemetry's) adds.
+        var trace = RequestContext.Trace.Get();
+        var reusable = trace is not null && replaced.Count == 0 &&
+            (activity is null || activity.Baggage is ICollection<KeyValuePair<string, string?>> { Count: 0 });
+        var last = reusable ? trace!.TryGetState<LastHeader>(s_lastHeader) : null;
+        if (last?.Snapshot is { } snapshot && snapshot.IsCurrent(baggage.Variables, incoming))
+        {
+            return snapshot.Header;
+        }
+
         var composition = t_composition ?? new Composition();
         t_composition = null; // a setter or a codec that sends a request of its own gets a composition of its own
         try
@@ -50,6 +62,7 @@ internal static class BaggageWriter
                     composition.Builder.Length = start; // unset, or not sendable
                     if (refusal is not null)
                     {
+                        composition.Refused = true;
                         RefusedOncePerRequest(settings, variable, refusal);
                     }
                 }
@@ -71,7 +84,7 @@ internal static class BaggageWriter
             composition.AddAppValues(composition.ActivityValues);
             composition.AddAppValues(composition.OpenTelemetryValues);
 
-            if (composition.Dropped != 0 && settings.Logger is { } logger && RequestContext.Trace.Get() is { } trace &&
+            if (composition.Dropped != 0 && settings.Logger is { } logger && trace is not null &&
                 trace.TryGetState<object>(s_overLimitLogged) is null)
             {
                 // Once per request: every outgoing call of the request would drop the same members.
@@ -79,7 +92,14 @@ internal static class BaggageWriter
                 Logging.Log.BaggageOverLimit(logger, composition.Dropped, "sent", W3CBaggage.MaxBytes);
             }
 
-            return composition.Builder.Length == 0 ? null : composition.Builder.ToString();
+            var header = composition.Builder.Length == 0 ? null : composition.Builder.ToString();
+            if (reusable && composition.Dropped == 0 && !composition.Refused)
+            {
+                (last ?? trace!.GetOrAddState(s_lastHeader, static (_, _) => new LastHeader(), 0)).Snapshot =
+                    HeaderSnapshot.Make(baggage.Variables, incoming, header);
+            }
+
+            return header;
         }
         finally
         {
@@ -207,6 +227,9 @@ internal static class BaggageWriter
         /// <summary>Members taken off again for the limit.</summary>
         public int Dropped { get; private set; }
 
+        /// <summary>Whether a value set in code was refused.</summary>
+        public bool Refused { get; set; }
+
         private bool Tracks => ActivityValues is not null || OpenTelemetryValues is not null || ActivityHolds || OpenTelemetryHolds;
 
         /// <summary>
@@ -306,6 +329,7 @@ internal static class BaggageWriter
             OpenTelemetryValues = null;
             ActivityHolds = false;
             OpenTelemetryHolds = false;
+            Refused = false;
             _written?.Clear();
             Builder.Clear();
             if (Builder.Capacity > 4 * W3CBaggage.MaxBytes)
@@ -314,6 +338,53 @@ internal static class BaggageWriter
             }
 
             Dropped = 0;
+        }
+    }
+
+    /// <summary>The last header a request composed, replaced as a whole (read from several flows at once).</summary>
+    private sealed class LastHeader
+    {
+        private HeaderSnapshot? _snapshot;
+
+        public HeaderSnapshot? Snapshot
+        {
+            get => Volatile.Read(ref _snapshot);
+            set => Volatile.Write(ref _snapshot, value);
+        }
+    }
+
+    /// <summary>A header and what it was made from: the registered values and the members passed on.</summary>
+    private sealed class HeaderSnapshot(object?[] values, IncomingBaggage? incoming, string? header)
+    {
+        public string? Header { get; } = header;
+
+        public bool IsCurrent(BaggageVariable[] variables, IncomingBaggage? current)
+        {
+            if (!ReferenceEquals(current, incoming))
+            {
+                return false;
+            }
+
+            for (var i = 0; i < variables.Length; i++)
+            {
+                if (!variables[i].HasValue(values[i]))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        public static HeaderSnapshot Make(BaggageVariable[] variables, IncomingBaggage? incoming, string? header)
+        {
+            var values = new object?[variables.Length];
+            for (var i = 0; i < variables.Length; i++)
+            {
+                values[i] = variables[i].CurrentValue();
+            }
+
+            return new HeaderSnapshot(values, incoming, header);
         }
     }
 }
