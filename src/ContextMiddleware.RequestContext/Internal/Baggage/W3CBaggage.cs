@@ -297,8 +297,33 @@ internal readonly struct BaggageMember
         return builder.ToString();
     }
 
-    /// <summary>Parses <c>line[start..end]</c> as one list member, in one pass over its characters.</summary>
+    /// <summary>Parses <c>line[start..end]</c> as one list member.</summary>
     public static W3CBaggage.ParseResult TryParse(string line, int start, int end, out BaggageMember member)
+    {
+        // Most members are "key=value", with neither whitespace nor properties: checked with vectorised searches.
+        var span = line.AsSpan(start, end - start);
+        if (!span.IsEmpty && span.IndexOfAny(' ', '\t', ';') < 0)
+        {
+            var equals = span.IndexOf('=');
+            if (equals > 0 && W3CBaggage.IsToken(span[..equals]))
+            {
+                var value = span[(equals + 1)..];
+                if (W3CBaggage.AreValueChars(value) && (!value.Contains('%') || ReadValue(line, start + equals + 1, end) == end))
+                {
+                    member = new BaggageMember(line, start, span.Length, equals, start + equals + 1, value.Length, canonical: true);
+                    return W3CBaggage.ParseResult.Member;
+                }
+            }
+
+            member = default;
+            return W3CBaggage.ParseResult.Malformed;
+        }
+
+        return TryParseSlow(line, start, end, out member);
+    }
+
+    /// <summary>Parses a member with whitespace or properties, in one pass over its characters.</summary>
+    private static W3CBaggage.ParseResult TryParseSlow(string line, int start, int end, out BaggageMember member)
     {
         member = default;
         var i = SkipOws(line, start, end);
