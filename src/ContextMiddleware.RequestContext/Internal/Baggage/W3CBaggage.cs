@@ -67,8 +67,6 @@ internal static class W3CBaggage
         3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 3, 2, 3, 0,
     ];
 
-    private static bool IsOws(char c) => c is ' ' or '\t';
-
     /// <summary>
     /// Decodes a member's value: percent-encoded octets as UTF-8, invalid sequences as U+FFFD. False when a <c>%</c> is
     /// not followed by two hex digits.
