@@ -226,9 +226,6 @@ internal static class BaggageReader
 /// <summary>The registered members of one header, as <see cref="BaggageReader.ReadRegistered"/> decided.</summary>
 internal sealed class RegisteredMembers
 {
-    /// <summary>The longest key a record shows; keys are tokens, so they are safe to log, but can be long.</summary>
-    private const int MaxLoggedKeyLength = 64;
-
     /// <summary>The members kept, with their variables and values read.</summary>
     public List<(BaggageVariable Variable, object? Value, BaggageMember Member)>? Items { get; set; }
 
@@ -264,5 +261,5 @@ internal sealed class RegisteredMembers
     }
 
     public void Drop(string key, string reason) =>
-        (Dropped ??= []).Add((key.Length <= MaxLoggedKeyLength ? key : string.Concat(key.AsSpan(0, MaxLoggedKeyLength), "…"), reason));
+        (Dropped ??= []).Add((W3CBaggage.Shown(key), reason));
 }

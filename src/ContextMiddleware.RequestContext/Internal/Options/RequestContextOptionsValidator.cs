@@ -1,3 +1,4 @@
+using ContextMiddleware.AspNetCore.Internal.Baggage;
 using ContextMiddleware.AspNetCore.Internal.Propagation;
 using ContextMiddleware.AspNetCore.Internal.Trust;
 using Microsoft.Extensions.Options;
@@ -121,7 +122,7 @@ internal sealed class RequestContextOptionsValidator : IValidateOptions<RequestC
         var logNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var variable in baggage.Variables)
         {
-            var shown = variable.Key.Length <= 64 ? variable.Key : variable.Key[..64] + "…";
+            var shown = W3CBaggage.Shown(variable.Key);
             if (variable.Problem is { } problem)
             {
                 failures.Add($"{prefix}: the variable '{variable.Variable.Name}' registered under the key '{shown}' is invalid: {problem}.");
@@ -146,13 +147,9 @@ internal sealed class RequestContextOptionsValidator : IValidateOptions<RequestC
 
     private static void CheckHeaderName(string? header, string setting, List<string> failures)
     {
-        if (string.IsNullOrEmpty(header) || !header.All(IsTokenChar))
+        if (!W3CBaggage.IsToken(header))
         {
             failures.Add($"{setting} has '{header}', which is not a valid HTTP header name.");
         }
     }
-
-    // RFC 9110 token characters.
-    private static bool IsTokenChar(char c) =>
-        char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal);
 }
