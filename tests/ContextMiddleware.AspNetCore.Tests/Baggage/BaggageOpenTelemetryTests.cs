@@ -54,29 +54,14 @@ public class BaggageOpenTelemetryTests
     public async Task OutgoingCall_WithOpenTelemetryHttpInstrumentation_CarriesOneBaggageHeader_WithTheVariablesValue()
     {
         await using var recorder = new HeaderRecorder();
-        await using var app = await TestApp.StartAsync(
-            app =>
-            {
-                app.UseRequestContext();
-                app.MapGet("/call", async (IHttpClientFactory factory) =>
-                {
-                    Tenant.Current.Set("changed-in-code");
-                    Activity.Current?.AddBaggage("app.added", "yes");
-                    await factory.CreateClient("next").GetAsync("/next");
-                    return "ok";
-                });
-            },
-            builder =>
-            {
-                builder.Services.AddRequestContext(options => options.Baggage.Add(Tenant.Current, "tenant"));
-                builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation());
-                builder.Services.AddHttpClient("next", client => client.BaseAddress = recorder.BaseAddress).AddRequestContextPropagation();
-            },
-            kestrel: true);
-        var request = new HttpRequestMessage(HttpMethod.Get, "/call");
-        request.Headers.TryAddWithoutValidation("baggage", "tenant=acme,other=1");
+        await using var app = await BaggageServices.StartCallerAsync(recorder.BaseAddress, openTelemetry: true, call: client =>
+        {
+            Tenant.Current.Set("changed-in-code");
+            Activity.Current?.AddBaggage("app.added", "yes");
+            return client.GetAsync("/next");
+        });
 
-        (await app.Client.SendAsync(request)).EnsureSuccessStatusCode();
+        (await app.Client.SendAsync(BaggageServices.Request("/call", "tenant=acme,other=1"))).EnsureSuccessStatusCode();
 
         var line = Assert.Single(recorder.Values("/next", "baggage"));
         Assert.Equal("tenant=changed-in-code,other=1,app.added=yes", line);
@@ -89,31 +74,12 @@ public class BaggageOpenTelemetryTests
     public async Task DisallowedHost_WithOpenTelemetryHttpInstrumentation_GetsNoBaggage(string list)
     {
         await using var recorder = new HeaderRecorder();
-        await using var app = await TestApp.StartAsync(
-            app =>
-            {
-                app.UseRequestContext();
-                app.MapGet("/call", async (IHttpClientFactory factory) =>
-                {
-                    await factory.CreateClient("next").GetAsync("/next");
-                    return "ok";
-                });
-            },
-            builder =>
-            {
-                builder.Services.AddRequestContext(options =>
-                {
-                    options.Baggage.Add(Tenant.Current, "tenant");
-                    (list == "propagation" ? options.PropagationAllowedHosts : options.Baggage.AllowedHosts).Add("allowed.example");
-                });
-                builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation());
-                builder.Services.AddHttpClient("next", client => client.BaseAddress = recorder.BaseAddress).AddRequestContextPropagation();
-            },
-            kestrel: true);
-        var request = new HttpRequestMessage(HttpMethod.Get, "/call");
-        request.Headers.TryAddWithoutValidation("baggage", "tenant=acme,other=1");
+        await using var app = await BaggageServices.StartCallerAsync(
+            recorder.BaseAddress,
+            options => (list == "propagation" ? options.PropagationAllowedHosts : options.Baggage.AllowedHosts).Add("allowed.example"),
+            openTelemetry: true);
 
-        (await app.Client.SendAsync(request)).EnsureSuccessStatusCode();
+        (await app.Client.SendAsync(BaggageServices.Request("/call", "tenant=acme,other=1"))).EnsureSuccessStatusCode();
 
         Assert.Empty(recorder.Values("/next", "baggage"));
         Assert.Equal(list == "propagation" ? 0 : 1, recorder.Values("/next", "traceparent").Length);
@@ -123,29 +89,14 @@ public class BaggageOpenTelemetryTests
     public async Task BaggageTheAppSetOnTheRequest_IsLeftAsItIs()
     {
         await using var recorder = new HeaderRecorder();
-        await using var app = await TestApp.StartAsync(
-            app =>
-            {
-                app.UseRequestContext();
-                app.MapGet("/call", async (IHttpClientFactory factory) =>
-                {
-                    var outgoing = new HttpRequestMessage(HttpMethod.Get, "/next");
-                    outgoing.Headers.TryAddWithoutValidation("baggage", "explicit=1");
-                    await factory.CreateClient("next").SendAsync(outgoing);
-                    return "ok";
-                });
-            },
-            builder =>
-            {
-                builder.Services.AddRequestContext(options => options.Baggage.Add(Tenant.Current, "tenant"));
-                builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation());
-                builder.Services.AddHttpClient("next", client => client.BaseAddress = recorder.BaseAddress).AddRequestContextPropagation();
-            },
-            kestrel: true);
-        var request = new HttpRequestMessage(HttpMethod.Get, "/call");
-        request.Headers.TryAddWithoutValidation("baggage", "tenant=acme");
+        await using var app = await BaggageServices.StartCallerAsync(recorder.BaseAddress, openTelemetry: true, call: client =>
+        {
+            var outgoing = new HttpRequestMessage(HttpMethod.Get, "/next");
+            outgoing.Headers.TryAddWithoutValidation("baggage", "explicit=1");
+            return client.SendAsync(outgoing);
+        });
 
-        (await app.Client.SendAsync(request)).EnsureSuccessStatusCode();
+        (await app.Client.SendAsync(BaggageServices.Request("/call", "tenant=acme"))).EnsureSuccessStatusCode();
 
         Assert.Equal(["explicit=1"], recorder.Values("/next", "baggage"));
     }

@@ -117,7 +117,7 @@ public class BaggageOverHttpTests
         await using var recorder = new HeaderRecorder();
         await using var a = await BaggageServices.StartAsync("A", new Uri(recorder.BaseAddress, "/hop"), options => options.PropagationAllowedHosts.Add("allowed.example"));
 
-        using var response = await a.Client.SendAsync(Request("/hop?set=globex", "tenant=acme")); // the recorder's answer is not a view: only its headers matter
+        using var response = await a.Client.SendAsync(BaggageServices.Request("/hop?set=globex", "tenant=acme")); // the recorder's answer is not a view: only its headers matter
 
         Assert.NotEmpty(recorder.Requests["/hop"]);
         Assert.Empty(recorder.Values("/hop", "baggage"));
@@ -170,7 +170,7 @@ public class BaggageOverHttpTests
             },
             kestrel: true);
 
-        var parent = await (await a.Client.SendAsync(Request("/fan-out", "tenant=acme"))).Content.ReadAsStringAsync();
+        var parent = await (await a.Client.SendAsync(BaggageServices.Request("/fan-out", "tenant=acme"))).Content.ReadAsStringAsync();
 
         Assert.Equal("acme", parent);
         Assert.Equal(["tenant=child"], recorder.Values("/child", "baggage"));
@@ -216,7 +216,7 @@ public class BaggageOverHttpTests
             },
             kestrel: true);
 
-        var read = await (await a.Client.SendAsync(Request("/case", header))).Content.ReadAsStringAsync();
+        var read = await (await a.Client.SendAsync(BaggageServices.Request("/case", header))).Content.ReadAsStringAsync();
 
         Assert.Equal(value, read);
         Assert.Equal([sent], recorder.Values("/next", "baggage"));
@@ -254,7 +254,7 @@ public class BaggageOverHttpTests
         await using var b = await BaggageServices.StartAsync("B");
         await using var a = await BaggageServices.StartAsync("A", b.BaseAddress);
 
-        var response = await a.Client.SendAsync(Request("/hop", header));
+        var response = await a.Client.SendAsync(BaggageServices.Request("/hop", header));
         var body = await response.Content.ReadAsStringAsync();
 
         Assert.True(response.StatusCode is HttpStatusCode.OK, $"{name}: {response.StatusCode}");
@@ -312,20 +312,9 @@ public class BaggageOverHttpTests
     /// <summary>The tenant each service read, A first: "(none)" for none.</summary>
     private static string Tenants(HopView view) => (view.Tenant ?? "(none)") + (view.Next is null ? "" : " " + Tenants(view.Next));
 
-    private static HttpRequestMessage Request(string path, string? baggage)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Get, path);
-        if (baggage is not null)
-        {
-            request.Headers.TryAddWithoutValidation("baggage", baggage);
-        }
-
-        return request;
-    }
-
     private static async Task<HopView> SendAsync(TestApp app, string path, string? baggage)
     {
-        var response = await app.Client.SendAsync(Request(path, baggage));
+        var response = await app.Client.SendAsync(BaggageServices.Request(path, baggage));
         Assert.True(response.IsSuccessStatusCode, $"{response.StatusCode}: {string.Join("\n", app.Logs.Records.Where(r => r.Level >= LogLevel.Error).Select(r => r.Exception?.ToString()))}");
         return (await response.Content.ReadFromJsonAsync<HopView>())!;
     }

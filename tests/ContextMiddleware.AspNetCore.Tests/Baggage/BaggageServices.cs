@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using ContextMiddleware.Testing;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Trace;
 
 namespace ContextMiddleware.AspNetCore.Tests.Baggage;
 
@@ -76,4 +77,58 @@ public static class BaggageServices
             kestrel: true);
 
     public sealed record NextService(string Path);
+
+    /// <summary>A GET request with the given <c>baggage</c> and <c>traceparent</c> headers (none when null).</summary>
+    public static HttpRequestMessage Request(string path, string? baggage = null, string? traceParent = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (baggage is not null)
+        {
+            request.Headers.TryAddWithoutValidation("baggage", baggage);
+        }
+
+        if (traceParent is not null)
+        {
+            request.Headers.TryAddWithoutValidation("traceparent", traceParent);
+        }
+
+        return request;
+    }
+
+    /// <summary>
+    /// A service whose <c>/call</c> makes one outgoing call (<paramref name="call"/>, by default a GET of <c>/next</c>)
+    /// through an HttpClient with <c>AddRequestContextPropagation()</c> to <paramref name="next"/>, with the tenant
+    /// registered, OpenTelemetry's ASP.NET Core and HttpClient instrumentation on when asked.
+    /// </summary>
+    public static Task<TestApp> StartCallerAsync(
+        Uri next,
+        Action<RequestContextOptions>? configure = null,
+        Func<HttpClient, Task>? call = null,
+        bool openTelemetry = false) =>
+        TestApp.StartAsync(
+            app =>
+            {
+                app.UseRequestContext();
+                app.MapGet("/call", async (IHttpClientFactory factory) =>
+                {
+                    var client = factory.CreateClient("next");
+                    await (call ?? (static client => client.GetAsync("/next")))(client);
+                    return "ok";
+                });
+            },
+            builder =>
+            {
+                builder.Services.AddRequestContext(options =>
+                {
+                    options.Baggage.Add(Tenant.Current, "tenant");
+                    configure?.Invoke(options);
+                });
+                if (openTelemetry)
+                {
+                    builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation());
+                }
+
+                builder.Services.AddHttpClient("next", client => client.BaseAddress = next).AddRequestContextPropagation();
+            },
+            kestrel: true);
 }

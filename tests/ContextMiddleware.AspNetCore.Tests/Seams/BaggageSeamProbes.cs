@@ -15,22 +15,6 @@ public class BaggageSeamProbes
     private const string CallerTraceId = "0af7651916cd43dd8448eb211c80319c";
     private const string CallerTraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
-    private static HttpRequestMessage Request(string path, string? baggage, string? traceParent = null)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Get, path);
-        if (baggage is not null)
-        {
-            request.Headers.TryAddWithoutValidation("baggage", baggage);
-        }
-
-        if (traceParent is not null)
-        {
-            request.Headers.TryAddWithoutValidation("traceparent", traceParent);
-        }
-
-        return request;
-    }
-
     // 1. Baggage:Incoming = TrustedNetworks, the caller (127.0.0.1) inside TrustedNetworks, trace headers trusted by
     //    default: the caller IS trusted for baggage, yet hosting removes its header.
     [Theory]
@@ -53,7 +37,7 @@ public class BaggageSeamProbes
             kestrel: true,
             collectLogs: logging);
 
-        var tenant = await (await app.Client.SendAsync(Request("/tenant", "tenant=acme"))).Content.ReadAsStringAsync();
+        var tenant = await (await app.Client.SendAsync(BaggageServices.Request("/tenant", "tenant=acme"))).Content.ReadAsStringAsync();
 
         Assert.Equal("acme", tenant);
     }
@@ -67,7 +51,7 @@ public class BaggageSeamProbes
             configure: options => options.Baggage.Add(Tenant.Current, "tenant", v => v.Pattern = "[a-z0-9-]{1,32}"),
             registerTenant: false);
 
-        var view = await (await app.Client.SendAsync(Request("/hop", "tenant=EVIL%3Cscript%3E%20acme"))).Content.ReadFromJsonAsync<HopView>();
+        var view = await (await app.Client.SendAsync(BaggageServices.Request("/hop", "tenant=EVIL%3Cscript%3E%20acme"))).Content.ReadFromJsonAsync<HopView>();
 
         Assert.True(view!.Tenant is null, $"the value '{view.Tenant}' does not wholly match [a-z0-9-]{{1,32}}, yet it became the tenant");
     }
@@ -99,7 +83,7 @@ public class BaggageSeamProbes
             },
             kestrel: true);
 
-        var response = await app.Client.SendAsync(Request("/seen", "tenant=acme", CallerTraceParent));
+        var response = await app.Client.SendAsync(BaggageServices.Request("/seen", "tenant=acme", CallerTraceParent));
         var seen = await response.Content.ReadFromJsonAsync<TraceSeen>();
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -134,7 +118,7 @@ public class BaggageSeamProbes
             },
             kestrel: true);
 
-        (await app.Client.SendAsync(Request("/call", "tenant=acme"))).EnsureSuccessStatusCode();
+        (await app.Client.SendAsync(BaggageServices.Request("/call", "tenant=acme"))).EnsureSuccessStatusCode();
 
         var lines = recorder.Values("/next", "baggage");
         Assert.True(
@@ -166,7 +150,7 @@ public class BaggageSeamProbes
             },
             kestrel: true);
 
-        var activityBaggage = await (await app.Client.SendAsync(Request("/call", "tenant=acme,other=1"))).Content.ReadAsStringAsync();
+        var activityBaggage = await (await app.Client.SendAsync(BaggageServices.Request("/call", "tenant=acme,other=1"))).Content.ReadAsStringAsync();
 
         Assert.Contains("other=2", activityBaggage, StringComparison.Ordinal);
         Assert.Equal(["tenant=acme,other=2"], recorder.Values("/next", "baggage"));
@@ -204,7 +188,7 @@ public class BaggageSeamProbes
             collectLogs: logging);
         self = app.BaseAddress;
 
-        Assert.Equal("200", await (await app.Client.SendAsync(Request("/call", "tenant=acme,secret=1"))).Content.ReadAsStringAsync());
+        Assert.Equal("200", await (await app.Client.SendAsync(BaggageServices.Request("/call", "tenant=acme,secret=1"))).Content.ReadAsStringAsync());
 
         Assert.True(
             recorder.Values("/seen", "baggage").Length == 0,
@@ -246,7 +230,7 @@ public class BaggageSeamProbes
             },
             kestrel: true);
 
-        var response = await app.Client.SendAsync(Request("/call", null));
+        var response = await app.Client.SendAsync(BaggageServices.Request("/call", null));
 
         Assert.True(
             response.StatusCode == HttpStatusCode.OK,
@@ -279,7 +263,7 @@ public class BaggageSeamProbes
             },
             kestrel: true);
 
-        Assert.Equal("activity", await (await app.Client.SendAsync(Request("/call", null))).Content.ReadAsStringAsync());
+        Assert.Equal("activity", await (await app.Client.SendAsync(BaggageServices.Request("/call", null))).Content.ReadAsStringAsync());
 
         Assert.Equal(["tenant=globex"], recorder.Values("/next", "baggage"));
     }
@@ -307,6 +291,6 @@ public class BaggageSeamProbes
             },
             kestrel: true);
 
-        Assert.Equal("acme", await (await app.Client.SendAsync(Request("/tenant", "tenant=acme"))).Content.ReadAsStringAsync());
+        Assert.Equal("acme", await (await app.Client.SendAsync(BaggageServices.Request("/tenant", "tenant=acme"))).Content.ReadAsStringAsync());
     }
 }

@@ -8,31 +8,18 @@ using OpenTelemetry.Trace;
 
 namespace ContextMiddleware.AspNetCore.Tests.Seams;
 
-/// <summary>Second-review probes of the PropagationHandler temporary Activity and BaggageWriter.Compose.</summary>
+/// <summary>
+/// Second-review probes of outgoing calls without an Activity (a temporary Activity tried there was reverted: these keep
+/// it from coming back) and of BaggageWriter.Compose.
+/// </summary>
 [Collection(ActivityListenerCollection.Name)]
 public class BaggageSecondSeamProbes
 {
     private const string CallerTraceId = "0af7651916cd43dd8448eb211c80319c";
     private const string CallerSpanId = "b7ad6b7169203331";
 
-    private static HttpRequestMessage Request(string path, string? baggage = null, string? traceParent = null)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Get, path);
-        if (baggage is not null)
-        {
-            request.Headers.TryAddWithoutValidation("baggage", baggage);
-        }
-
-        if (traceParent is not null)
-        {
-            request.Headers.TryAddWithoutValidation("traceparent", traceParent);
-        }
-
-        return request;
-    }
-
-    // A. The temporary Activity is "an Activity nothing listens to: it is never exported". An ActivityListener that
-    //    listens to all sources (declining only hosting's, so that the request itself has no Activity) is told of it.
+    // A. No Activity of the suite's around an outgoing call (a reverted temporary one was reported). An ActivityListener that
+    //    listens to all sources (declining only hosting's, so that the request itself has no Activity) is told of none.
     [Fact]
     public async Task TemporaryOutgoingActivity_IsNotReportedToAnAllSourcesListener()
     {
@@ -65,7 +52,7 @@ public class BaggageSecondSeamProbes
             kestrel: true,
             collectLogs: false);
 
-        Assert.Equal("none", await (await app.Client.SendAsync(Request("/call", "tenant=acme"))).Content.ReadAsStringAsync());
+        Assert.Equal("none", await (await app.Client.SendAsync(BaggageServices.Request("/call", "tenant=acme"))).Content.ReadAsStringAsync());
 
         Assert.True(
             !started.Any(name => name.EndsWith("|ContextMiddleware.RequestContext.OutgoingCall", StringComparison.Ordinal)),
@@ -101,7 +88,7 @@ public class BaggageSecondSeamProbes
             collectLogs: false);
         self = app.BaseAddress;
 
-        Assert.Equal("200", await (await app.Client.SendAsync(Request("/call", null, $"00-{CallerTraceId}-{CallerSpanId}-01"))).Content.ReadAsStringAsync());
+        Assert.Equal("200", await (await app.Client.SendAsync(BaggageServices.Request("/call", null, $"00-{CallerTraceId}-{CallerSpanId}-01"))).Content.ReadAsStringAsync());
 
         Assert.Equal([AppTraceParent], recorder.Values("/seen", "traceparent"));
     }
@@ -133,7 +120,7 @@ public class BaggageSecondSeamProbes
             kestrel: true,
             collectLogs: false);
 
-        (await app.Client.SendAsync(Request("/call", null, $"00-{CallerTraceId}-{CallerSpanId}-{flags}"))).EnsureSuccessStatusCode();
+        (await app.Client.SendAsync(BaggageServices.Request("/call", null, $"00-{CallerTraceId}-{CallerSpanId}-{flags}"))).EnsureSuccessStatusCode();
 
         var sent = Assert.Single(recorder.Values("/next", "traceparent"));
         Assert.StartsWith($"00-{CallerTraceId}-", sent);
@@ -164,7 +151,7 @@ public class BaggageSecondSeamProbes
             kestrel: true,
             collectLogs: false);
 
-        Assert.Equal("none", await (await app.Client.SendAsync(Request("/call", null, $"00-{CallerTraceId}-{CallerSpanId}-01"))).Content.ReadAsStringAsync());
+        Assert.Equal("none", await (await app.Client.SendAsync(BaggageServices.Request("/call", null, $"00-{CallerTraceId}-{CallerSpanId}-01"))).Content.ReadAsStringAsync());
         var parents = Enumerable.Range(0, 32).Select(i => Assert.Single(recorder.Values($"/n{i}", "traceparent"))).ToList();
         Assert.All(parents, parent => Assert.StartsWith($"00-{CallerTraceId}-", parent));
         Assert.Equal(32, parents.Distinct().Count());
@@ -204,7 +191,7 @@ public class BaggageSecondSeamProbes
             kestrel: true,
             collectLogs: false);
 
-        Assert.Equal("200", await (await app.Client.SendAsync(Request("/call"))).Content.ReadAsStringAsync());
+        Assert.Equal("200", await (await app.Client.SendAsync(BaggageServices.Request("/call"))).Content.ReadAsStringAsync());
     }
 
     // G. The synchronous HttpClient.Send through AddRequestContextPropagation(): the request id and trace go too.
@@ -230,7 +217,7 @@ public class BaggageSecondSeamProbes
             kestrel: true,
             collectLogs: false);
 
-        Assert.Equal("200", await (await app.Client.SendAsync(Request("/call", "tenant=acme", $"00-{CallerTraceId}-{CallerSpanId}-01"))).Content.ReadAsStringAsync());
+        Assert.Equal("200", await (await app.Client.SendAsync(BaggageServices.Request("/call", "tenant=acme", $"00-{CallerTraceId}-{CallerSpanId}-01"))).Content.ReadAsStringAsync());
         var names = recorder.Requests["/next"].Select(line => line.Name.ToLowerInvariant()).ToList();
         Assert.True(names.Contains("traceparent") && names.Contains("baggage"), $"headers received: [{string.Join(", ", names)}]");
     }
@@ -260,7 +247,7 @@ public class BaggageSecondSeamProbes
             },
             kestrel: true);
 
-        var before = await (await app.Client.SendAsync(Request("/call", "tenant=acme,secret=1"))).Content.ReadAsStringAsync();
+        var before = await (await app.Client.SendAsync(BaggageServices.Request("/call", "tenant=acme,secret=1"))).Content.ReadAsStringAsync();
 
         Assert.Contains("secret=1", before, StringComparison.Ordinal);
         Assert.Equal(["tenant=acme"], recorder.Values("/next", "baggage"));
@@ -291,7 +278,7 @@ public class BaggageSecondSeamProbes
             },
             kestrel: true);
 
-        var seen = await (await app.Client.SendAsync(Request("/call", "tenant=acme,secret=1"))).Content.ReadAsStringAsync();
+        var seen = await (await app.Client.SendAsync(BaggageServices.Request("/call", "tenant=acme,secret=1"))).Content.ReadAsStringAsync();
 
         Assert.DoesNotContain("secret", seen.Split('|')[1], StringComparison.Ordinal);
         Assert.Equal(["tenant=acme"], recorder.Values("/next", "baggage"));
@@ -320,7 +307,7 @@ public class BaggageSecondSeamProbes
             },
             kestrel: true);
 
-        (await app.Client.SendAsync(Request("/call", "tenant=acme,other=1,other=2"))).EnsureSuccessStatusCode();
+        (await app.Client.SendAsync(BaggageServices.Request("/call", "tenant=acme,other=1,other=2"))).EnsureSuccessStatusCode();
 
         var line = Assert.Single(recorder.Values("/next", "baggage"));
         Assert.True(line.Split(',').Count(member => member.StartsWith("other=", StringComparison.Ordinal)) == 1, $"baggage sent: {line}");
