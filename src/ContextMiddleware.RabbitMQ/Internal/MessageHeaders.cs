@@ -1,0 +1,21 @@
+using System.Text;
+using Microsoft.Extensions.Primitives;
+
+namespace ContextMiddleware.RabbitMQ.Internal;
+
+/// <summary>RabbitMQ message headers as the request context reads and writes them: UTF-8 byte[] values.</summary>
+internal static class MessageHeaders
+{
+    public static readonly Action<IDictionary<string, object?>, string, string> Setter =
+        static (headers, name, value) => headers[name] = Encoding.UTF8.GetBytes(value);
+
+    /// <summary>Reads a header written as bytes (as RabbitMQ delivers them) or as a string (as an app may set it).</summary>
+    public static readonly Func<IDictionary<string, object?>?, string, StringValues> Getter = static (headers, name) =>
+        headers is not null && headers.TryGetValue(name, out var value) ? value switch
+        {
+            byte[] bytes => Encoding.UTF8.GetString(bytes),
+            string text => text,
+            ReadOnlyMemory<byte> memory => Encoding.UTF8.GetString(memory.Span),
+            _ => StringValues.Empty,
+        } : StringValues.Empty;
+}

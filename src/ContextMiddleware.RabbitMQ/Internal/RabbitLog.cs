@@ -1,0 +1,12 @@
+using Microsoft.Extensions.Logging;
+
+namespace ContextMiddleware.RabbitMQ.Internal;
+
+/// <summary>The RabbitMQ integration's log messages.</summary>
+internal static partial class RabbitLog
+{
+    [LoggerMessage(40, LogLevel.Error,
+        "The handler of a message from {RoutingKey} failed (redelivered: {Redelivered}); the message is returned to the queue.",
+        EventName = "MessageHandlerFailed")]
+    public static partial void HandlerFailed(ILogger logger, string routingKey, bool redelivered, Exception exception);
+}

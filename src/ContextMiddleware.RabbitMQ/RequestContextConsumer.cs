@@ -1,0 +1,79 @@
+using ContextMiddleware.AspNetCore;
+using ContextMiddleware.RabbitMQ.Internal;
+using Microsoft.Extensions.Logging;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace ContextMiddleware.RabbitMQ;
+
+/// <summary>
+/// A RabbitMQ consumer that runs each message's handler in the context the message carries (request id, trace,
+/// baggage: <see cref="IRequestContextPropagator.Extract{TCarrier}"/> and <see cref="IRequestContextPropagator.RunAsync"/>,
+/// under a consumer Activity that is a child of the producer's span), and acknowledges the message only after the
+/// handler completed. A handler that throws is logged once, with the message's ids, and the message is returned to the
+/// queue (it is redelivered, in the same context); consume with <c>autoAck: false</c>.
+/// </summary>
+public sealed class RequestContextConsumer : AsyncDefaultBasicConsumer
+{
+    private readonly IRequestContextPropagator _propagator;
+    private readonly Func<BasicDeliverEventArgs, CancellationToken, Task> _handler;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the consumer.</summary>
+    /// <param name="channel">The channel it consumes on.</param>
+    /// <param name="propagator">The request context's propagator.</param>
+    /// <param name="handler">Handles one message; runs in the message's context.</param>
+    /// <param name="logger">Logs a failing handler, once, with the message's ids.</param>
+    public RequestContextConsumer(
+        IChannel channel,
+        IRequestContextPropagator propagator,
+        Func<BasicDeliverEventArgs, CancellationToken, Task> handler,
+        ILogger<RequestContextConsumer> logger)
+        : base(channel)
+    {
+        ArgumentNullException.ThrowIfNull(propagator);
+        ArgumentNullException.ThrowIfNull(handler);
+        ArgumentNullException.ThrowIfNull(logger);
+        _propagator = propagator;
+        _handler = handler;
+        _logger = logger;
+    }
+
+    /// <inheritdoc />
+    public override async Task HandleBasicDeliverAsync(
+        string consumerTag,
+        ulong deliveryTag,
+        bool redelivered,
+        string exchange,
+        string routingKey,
+        IReadOnlyBasicProperties properties,
+        ReadOnlyMemory<byte> body,
+        CancellationToken cancellationToken = default)
+    {
+        // The body is the client's buffer, valid only during this call: the handler gets its own copy.
+        var message = new BasicDeliverEventArgs(consumerTag, deliveryTag, redelivered, exchange, routingKey, properties, body.ToArray(), cancellationToken);
+        var context = _propagator.Extract(properties.Headers, MessageHeaders.Getter);
+        var handled = false;
+        await _propagator.RunAsync(context, async () =>
+        {
+            try
+            {
+                await _handler(message, cancellationToken).ConfigureAwait(false);
+                handled = true;
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                RabbitLog.HandlerFailed(_logger, routingKey, redelivered, exception);
+            }
+        }, $"process {routingKey}").ConfigureAwait(false);
+
+        if (handled)
+        {
+            await Channel.BasicAckAsync(deliveryTag, multiple: false, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await Channel.BasicNackAsync(deliveryTag, multiple: false, requeue: true, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}
