@@ -18,7 +18,12 @@ fi
 if ! $SUDO rabbitmqctl status >/dev/null 2>&1; then
   $SUDO rabbitmq-server -detached
 fi
-$SUDO timeout 120 rabbitmqctl await_startup
+# await_startup fails at once while the node is not yet reachable: retry for up to two minutes.
+for i in $(seq 1 60); do
+  if $SUDO timeout 60 rabbitmqctl await_startup >/dev/null 2>&1; then break; fi
+  if [ "$i" -eq 60 ]; then echo "RabbitMQ did not start; see /var/log/rabbitmq." >&2; exit 1; fi
+  sleep 2
+done
 
 cluster=$(pg_lsclusters --no-header | awk 'NR==1 {print $1" "$2}')
 $SUDO pg_ctlcluster $cluster start 2>/dev/null || true

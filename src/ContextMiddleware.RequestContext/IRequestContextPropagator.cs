@@ -24,8 +24,9 @@ public interface IRequestContextPropagator
     /// <summary>
     /// Writes the current request id (under <see cref="RequestContextOptions.OutgoingRequestIdHeader"/>), the W3C
     /// <c>traceparent</c> (naming the current span as the parent) and <c>tracestate</c>, and the <c>baggage</c> of the
-    /// registered variables' current values and the members passed on (<see cref="RequestContextOptions.Baggage"/>)
-    /// through <paramref name="setter"/>. The request id is written inside a request's (or message's) context; the trace headers
+    /// registered variables' current values and the members passed on (<see cref="RequestContextOptions.Baggage"/>),
+    /// and, when the app named a <see cref="RequestContextOptions.MessageUserIdHeader"/>, the current user's id, through
+    /// <paramref name="setter"/>. The request id is written inside a request's (or message's) context; the trace headers
     /// whenever there is a current span: the current W3C <see cref="System.Diagnostics.Activity"/>, or else the
     /// context's <see cref="RequestContext.Trace"/>. With neither, nothing is written.
     /// </summary>
@@ -41,7 +42,9 @@ public interface IRequestContextPropagator
     /// <see cref="RequestContextOptions.RequestIdHeaders"/> and believed when the trust policy trusts a caller with no
     /// address (<see cref="RequestContextTrust.Trust"/>), an invalid or untrusted id is replaced by a fresh one (and
     /// logged, inside the new context, without its value), an invalid or untrusted <c>traceparent</c> starts a new
-    /// trace, and a trusted <c>baggage</c> sets the registered variables in the new context. The user is anonymous: identities do not travel in headers. The carrier is never modified.
+    /// trace, and a trusted <c>baggage</c> sets the registered variables in the new context. The user is anonymous, unless the app opted in
+    /// with <see cref="RequestContextOptions.MessageUserIdHeader"/> and the policy trusts <see cref="IncomingValue.UserId"/>:
+    /// then the user has the message's user id as context and is not authenticated. The carrier is never modified.
     /// </summary>
     /// <typeparam name="TCarrier">The type of the message's headers.</typeparam>
     /// <param name="carrier">The message's headers.</param>

@@ -16,4 +16,13 @@ public enum IncomingValue
     /// not know.
     /// </summary>
     Baggage,
+
+    /// <summary>
+    /// The user id a message carries in <see cref="RequestContextOptions.MessageUserIdHeader"/> (messages only: an HTTP
+    /// request's user is its authenticated principal, never a header). Believed as context, never as credentials: the
+    /// message's <see cref="ICurrentUser"/> has the id but is not authenticated. The default policy answers for it as for
+    /// <see cref="RequestId"/>. A policy written before this value existed answers for it as it answers for values it
+    /// does not know: check yours.
+    /// </summary>
+    UserId,
 }

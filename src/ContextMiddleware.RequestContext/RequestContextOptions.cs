@@ -119,6 +119,17 @@ public sealed class RequestContextOptions
     public string OutgoingRequestIdHeader { get; set; } = "X-Request-ID";
 
     /// <summary>
+    /// Gets or sets the message header the user's id travels in, when the app opts in by naming one (for example
+    /// <c>x-user-id</c>): <see cref="IRequestContextPropagator.Inject{TCarrier}"/> writes the current user's
+    /// <see cref="ICurrentUser.Id"/> (percent-encoded UTF-8) into messages and jobs, and
+    /// <see cref="IRequestContextPropagator.Extract{TCarrier}"/> reads it, when the trust policy believes messages with it
+    /// (<see cref="IncomingValue.UserId"/>), into a user that has the id as context and is not authenticated: a
+    /// consumer can log and attribute the work, never authorize it. HTTP calls never carry it. Set it on both sides.
+    /// </summary>
+    /// <value>Default: <see langword="null"/>: the user id does not travel (it can be personal data).</value>
+    public string? MessageUserIdHeader { get; set; }
+
+    /// <summary>
     /// Gets or sets the hosts outgoing calls may carry the request id and trace headers to: exact names
     /// (<c>api.example.com</c>) or wildcards for subdomains (<c>*.internal.example.com</c>). Follows configuration
     /// reloads, which never widen it to every host. A request that a host in the list redirects to a host outside it

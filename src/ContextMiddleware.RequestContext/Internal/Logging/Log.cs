@@ -79,6 +79,16 @@ internal static partial class Log
         EventName = "UntrustedBaggage")]
     public static partial void UntrustedBaggage(ILogger logger, IPAddress? remoteAddress);
 
+    [LoggerMessage(31, LogLevel.Warning,
+        "The message's user id in {HeaderName} was dropped: {Reason}. The message runs as an anonymous user.",
+        EventName = "InvalidMessageUserId")]
+    public static partial void InvalidMessageUserId(ILogger logger, string headerName, string reason);
+
+    [LoggerMessage(32, LogLevel.Debug,
+        "The message's user id in {HeaderName} is not trusted: the message runs as an anonymous user.",
+        EventName = "UntrustedMessageUserId")]
+    public static partial void UntrustedMessageUserId(ILogger logger, string headerName);
+
     [LoggerMessage(20, LogLevel.Error, "A queued background work item failed.", EventName = "BackgroundWorkFailed")]
     public static partial void BackgroundWorkFailed(ILogger logger, Exception exception);
 

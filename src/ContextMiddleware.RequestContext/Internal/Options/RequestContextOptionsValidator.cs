@@ -32,6 +32,15 @@ internal sealed class RequestContextOptionsValidator : IValidateOptions<RequestC
         }
 
         CheckHeaderName(options.OutgoingRequestIdHeader, $"{prefix}:OutgoingRequestIdHeader", failures);
+        if (!string.IsNullOrEmpty(options.MessageUserIdHeader))
+        {
+            CheckHeaderName(options.MessageUserIdHeader, $"{prefix}:MessageUserIdHeader", failures);
+            if (options.RequestIdHeaders.Append(options.OutgoingRequestIdHeader).Concat(["traceparent", "tracestate", "baggage"])
+                .Contains(options.MessageUserIdHeader, StringComparer.OrdinalIgnoreCase))
+            {
+                failures.Add($"{prefix}:MessageUserIdHeader must not be a request id or trace header; it is '{options.MessageUserIdHeader}'.");
+            }
+        }
 
         if (options.MaxRequestIdLength is < 1 or > 1024)
         {

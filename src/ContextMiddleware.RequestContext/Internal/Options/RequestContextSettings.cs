@@ -78,6 +78,7 @@ internal sealed class RequestContextSettings : IDisposable
         UserIdClaimTypes = options.UserIdClaimTypes.Count == 0 ? DefaultUserIdClaimTypes : [.. options.UserIdClaimTypes];
         UserNameClaimTypes = options.UserNameClaimTypes.Count == 0 ? DefaultUserNameClaimTypes : [.. options.UserNameClaimTypes];
         OutgoingRequestIdHeader = options.OutgoingRequestIdHeader;
+        MessageUserIdHeader = string.IsNullOrEmpty(options.MessageUserIdHeader) ? null : options.MessageUserIdHeader;
         MaxProperties = options.Properties.MaxCount;
         MaxPropertyLength = options.Properties.MaxValueLength;
         _networks = TrustedNetworks.FromValid(options.TrustedNetworks);
@@ -116,6 +117,9 @@ internal sealed class RequestContextSettings : IDisposable
     public string[] UserNameClaimTypes { get; }
 
     public string OutgoingRequestIdHeader { get; }
+
+    /// <summary>The header messages carry the user id in; <see langword="null"/> when the app did not opt in.</summary>
+    public string? MessageUserIdHeader { get; }
 
     /// <summary>The trusted networks in force (replaced on reload).</summary>
     public TrustedNetworks Networks => Volatile.Read(ref _networks);

@@ -39,6 +39,12 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
         {
             setter(carrier, W3CBaggage.HeaderName, baggage);
         }
+
+        // Messages only (HTTP calls never use Inject), and only when the app opted in.
+        if (Settings.MessageUserIdHeader is { } userIdHeader && MessageUser.Encode(RequestContext.User.Get().Id) is { } userId)
+        {
+            setter(carrier, userIdHeader, userId);
+        }
     }
 
     public Context Extract<TCarrier>(TCarrier carrier, Func<TCarrier, string, StringValues> getter)
@@ -53,6 +59,9 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
         var baggage = getter(carrier, W3CBaggage.HeaderName);
         var failedValue = IncomingValue.TraceContext;
         var baggageTrusted = baggage.Count != 0 && TrustsBaggage(null, ref trustFailure, ref failedValue);
+        var userIdHeader = Settings.MessageUserIdHeader;
+        var userId = userIdHeader is null ? StringValues.Empty : getter(carrier, userIdHeader);
+        var userIdTrusted = userId.Count != 0 && TrustsUserId(ref trustFailure, ref failedValue);
         trace.Settings = Settings;
         var context = new Context();
         context.Run(() =>
@@ -63,8 +72,47 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
                 RequestContext.Trace, trace);
             resolver.LogOutcome(resolved, null, trustFailure, failedValue);
             ReadBaggage(baggage, baggageTrusted, null);
+            if (userId.Count != 0)
+            {
+                ReadUserId(userIdHeader!, userId, userIdTrusted);
+            }
         });
         return context;
+    }
+
+    /// <summary>Asks about a message's user id; a failure is the call's one failure only when no earlier question failed.</summary>
+    private bool TrustsUserId(ref Exception? failure, ref IncomingValue failedValue)
+    {
+        Exception? userFailure = null;
+        var trusted = resolver.TrustsMessageUserId(ref userFailure);
+        if (failure is null && userFailure is not null)
+        {
+            failure = userFailure;
+            failedValue = IncomingValue.UserId;
+        }
+
+        return trusted;
+    }
+
+    /// <summary>Sets the user of a message whose context is current, from its user id header, and logs what was wrong.</summary>
+    private void ReadUserId(string headerName, StringValues values, bool trusted)
+    {
+        if (!trusted)
+        {
+            Log.UntrustedMessageUserId(resolver.Logger, headerName);
+            return;
+        }
+
+        string? problem = "the header is repeated";
+        var id = values.Count == 1 ? MessageUser.Decode(values[0] ?? string.Empty, out problem) : null;
+
+        if (id is null)
+        {
+            Log.InvalidMessageUserId(resolver.Logger, headerName, problem!);
+            return;
+        }
+
+        RequestContext.User.Set(MessageUser.Create(id, Settings));
     }
 
     public Task RunAsync(Context context, Func<Task> handler, string? displayName = null) =>

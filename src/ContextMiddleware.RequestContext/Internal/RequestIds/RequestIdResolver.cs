@@ -75,6 +75,10 @@ internal sealed class RequestIdResolver(
     public bool TrustsBaggage(IPAddress? remoteAddress, ref Exception? failure) =>
         TrustPolicy.Ask(trust, IncomingValue.Baggage, remoteAddress, ref failure);
 
+    /// <summary>Whether the user id a message carries is believed (messages only: no address; failing closed).</summary>
+    public bool TrustsMessageUserId(ref Exception? failure) =>
+        TrustPolicy.Ask(trust, IncomingValue.UserId, null, ref failure);
+
     /// <summary>The logger of the request context's records.</summary>
     public ILogger Logger => logger;
 

@@ -5,7 +5,7 @@ namespace ContextMiddleware.AspNetCore.Internal.Trust;
 
 /// <summary>
 /// The default <see cref="IRequestContextTrustPolicy"/>: <see cref="RequestContextOptions.IncomingRequestIds"/> for
-/// request ids, <see cref="RequestContextOptions.IncomingTraceContext"/> (default: the same) for trace headers, and
+/// request ids and the user ids of messages, <see cref="RequestContextOptions.IncomingTraceContext"/> (default: the same) for trace headers, and
 /// the trusted networks in force.
 /// </summary>
 internal sealed class TrustPolicy(RequestContextSettings settings) : IRequestContextTrustPolicy
@@ -13,7 +13,7 @@ internal sealed class TrustPolicy(RequestContextSettings settings) : IRequestCon
     public bool IsTrusted(IncomingValue value, IPAddress? remoteAddress) =>
         (value switch
         {
-            IncomingValue.RequestId => settings.IncomingRequestIds,
+            IncomingValue.RequestId or IncomingValue.UserId => settings.IncomingRequestIds,
             IncomingValue.Baggage => settings.Baggage.Incoming,
             _ => settings.IncomingTraceContext,
         }) switch
