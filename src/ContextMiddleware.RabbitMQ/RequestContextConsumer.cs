@@ -1,5 +1,6 @@
 using ContextMiddleware.AspNetCore;
 using ContextMiddleware.RabbitMQ.Internal;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
@@ -18,6 +19,19 @@ public sealed class RequestContextConsumer : AsyncDefaultBasicConsumer
     private readonly IRequestContextPropagator _propagator;
     private readonly Func<BasicDeliverEventArgs, CancellationToken, Task> _handler;
     private readonly ILogger _logger;
+
+    /// <summary>Creates the consumer with the propagator and logger of <paramref name="services"/> (the app's services).</summary>
+    /// <param name="channel">The channel it consumes on.</param>
+    /// <param name="services">The services <c>AddRequestContext()</c> or <c>AddRequestContextRabbitMQ()</c> registered in.</param>
+    /// <param name="handler">Handles one message; runs in the message's context.</param>
+    public RequestContextConsumer(IChannel channel, IServiceProvider services, Func<BasicDeliverEventArgs, CancellationToken, Task> handler)
+        : this(
+            channel,
+            (services ?? throw new ArgumentNullException(nameof(services))).GetRequiredService<IRequestContextPropagator>(),
+            handler,
+            services.GetRequiredService<ILogger<RequestContextConsumer>>())
+    {
+    }
 
     /// <summary>Creates the consumer.</summary>
     /// <param name="channel">The channel it consumes on.</param>
@@ -38,6 +52,15 @@ public sealed class RequestContextConsumer : AsyncDefaultBasicConsumer
         _handler = handler;
         _logger = logger;
     }
+
+    /// <summary>
+    /// Gets a value indicating whether a message whose handler threw goes back to the queue to be redelivered
+    /// (<see langword="true"/>), or is rejected without requeueing, so that the queue's dead-letter exchange gets it or
+    /// it is dropped (<see langword="false"/>). A message that always fails is redelivered forever when requeued: give
+    /// the queue a limit (a quorum queue's <c>x-delivery-limit</c>) or a dead-letter exchange.
+    /// </summary>
+    /// <value>Default: <see langword="true"/>.</value>
+    public bool RequeueOnFailure { get; init; } = true;
 
     /// <inheritdoc />
     public override async Task HandleBasicDeliverAsync(
@@ -63,7 +86,7 @@ public sealed class RequestContextConsumer : AsyncDefaultBasicConsumer
             }
             catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                RabbitLog.HandlerFailed(_logger, routingKey, redelivered, exception);
+                RabbitLog.HandlerFailed(_logger, routingKey, redelivered, RequeueOnFailure ? "returned to the queue" : "rejected", exception);
             }
         }, $"process {routingKey}").ConfigureAwait(false);
 
@@ -73,7 +96,7 @@ public sealed class RequestContextConsumer : AsyncDefaultBasicConsumer
         }
         else
         {
-            await Channel.BasicNackAsync(deliveryTag, multiple: false, requeue: true, cancellationToken).ConfigureAwait(false);
+            await Channel.BasicNackAsync(deliveryTag, multiple: false, requeue: RequeueOnFailure, cancellationToken).ConfigureAwait(false);
         }
     }
 }

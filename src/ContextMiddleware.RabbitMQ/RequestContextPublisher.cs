@@ -26,6 +26,12 @@ public sealed class RequestContextPublisher
     /// Publishes <paramref name="body"/> with the current context in its headers. The app's own properties and
     /// headers are kept (copied, never modified); a header of the context's the app set itself is replaced.
     /// </summary>
+    /// <remarks>
+    /// When RabbitMQ.Client's own tracing is listened to (its <c>RabbitMQ.Client.Publisher</c> ActivitySource, as
+    /// OpenTelemetry's <c>AddSource("RabbitMQ.Client.*")</c> does), the client starts a publish span and writes the trace
+    /// headers naming it, so the consumer's span is that publish span's child; the <c>baggage</c> header stays the request
+    /// context's. Each header is written once.
+    /// </remarks>
     /// <param name="channel">The channel.</param>
     /// <param name="exchange">The exchange ("" for the default exchange).</param>
     /// <param name="routingKey">The routing key (the queue's name on the default exchange).</param>
@@ -45,9 +51,7 @@ public sealed class RequestContextPublisher
     {
         ArgumentNullException.ThrowIfNull(channel);
         var withContext = properties is null ? new BasicProperties() : new BasicProperties(properties);
-        var headers = withContext.Headers is null
-            ? new Dictionary<string, object?>(StringComparer.Ordinal)
-            : new Dictionary<string, object?>(withContext.Headers, StringComparer.Ordinal);
+        var headers = new ContextHeaders(withContext.Headers);
         _propagator.Inject(headers, MessageHeaders.Setter);
         withContext.Headers = headers;
         return channel.BasicPublishAsync(exchange, routingKey, mandatory, withContext, body, cancellationToken);

@@ -6,8 +6,8 @@ namespace ContextMiddleware.RabbitMQ.Internal;
 /// <summary>RabbitMQ message headers as the request context reads and writes them: UTF-8 byte[] values.</summary>
 internal static class MessageHeaders
 {
-    public static readonly Action<IDictionary<string, object?>, string, string> Setter =
-        static (headers, name, value) => headers[name] = Encoding.UTF8.GetBytes(value);
+    public static readonly Action<ContextHeaders, string, string> Setter =
+        static (headers, name, value) => headers.SetContextHeader(name, Encoding.UTF8.GetBytes(value));
 
     /// <summary>Reads a header written as bytes (as RabbitMQ delivers them) or as a string (as an app may set it).</summary>
     public static readonly Func<IDictionary<string, object?>?, string, StringValues> Getter = static (headers, name) =>

@@ -5,8 +5,8 @@ namespace ContextMiddleware.RabbitMQ.Internal;
 /// <summary>The RabbitMQ integration's log messages.</summary>
 internal static partial class RabbitLog
 {
-    [LoggerMessage(40, LogLevel.Error,
-        "The handler of a message from {RoutingKey} failed (redelivered: {Redelivered}); the message is returned to the queue.",
+    [LoggerMessage(50, LogLevel.Error,
+        "The handler of a message from {RoutingKey} failed (redelivered: {Redelivered}); the message is {Outcome}.",
         EventName = "MessageHandlerFailed")]
-    public static partial void HandlerFailed(ILogger logger, string routingKey, bool redelivered, Exception exception);
+    public static partial void HandlerFailed(ILogger logger, string routingKey, bool redelivered, string outcome, Exception exception);
 }
