@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
+using RabbitMQ.Client.Exceptions;
 
 namespace ContextMiddleware.RabbitMQ;
 
@@ -90,13 +91,21 @@ public sealed class RequestContextConsumer : AsyncDefaultBasicConsumer
             }
         }, $"process {routingKey}").ConfigureAwait(false);
 
-        if (handled)
+        try
         {
-            await Channel.BasicAckAsync(deliveryTag, multiple: false, cancellationToken).ConfigureAwait(false);
+            if (handled)
+            {
+                await Channel.BasicAckAsync(deliveryTag, multiple: false, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await Channel.BasicNackAsync(deliveryTag, multiple: false, requeue: RequeueOnFailure, cancellationToken).ConfigureAwait(false);
+            }
         }
-        else
+        catch (AlreadyClosedException)
         {
-            await Channel.BasicNackAsync(deliveryTag, multiple: false, requeue: RequeueOnFailure, cancellationToken).ConfigureAwait(false);
+            // The connection dropped while the handler ran: the broker redelivers the message once the client recovers.
+            context.Run(() => RabbitLog.NotAcknowledged(_logger, routingKey));
         }
     }
 }

@@ -23,6 +23,34 @@ public static class Broker
         }
     }
 
+    /// <summary>
+    /// Stops the broker's application (every connection drops, in-flight deliveries are not acknowledged), waits, and
+    /// starts it again, with <c>rabbitmqctl</c> (as root, or through sudo, as .ci/servers.sh runs it).
+    /// </summary>
+    public static async Task StopAndStartAsync(TimeSpan down)
+    {
+        await RabbitMqCtlAsync("stop_app");
+        await Task.Delay(down);
+        await RabbitMqCtlAsync("start_app");
+    }
+
+    private static async Task RabbitMqCtlAsync(string command)
+    {
+        var root = Environment.UserName == "root";
+        var start = new System.Diagnostics.ProcessStartInfo(root ? "rabbitmqctl" : "sudo", root ? command : $"-n rabbitmqctl {command}")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = await process.StandardError.ReadToEndAsync() + await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"rabbitmqctl {command} failed ({process.ExitCode}): {output}");
+        }
+    }
+
     /// <summary>A queue of its own for one test, deleted when the connection closes.</summary>
     public static async Task<string> DeclareQueueAsync(IChannel channel)
     {

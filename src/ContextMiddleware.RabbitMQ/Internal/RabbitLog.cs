@@ -9,4 +9,9 @@ internal static partial class RabbitLog
         "The handler of a message from {RoutingKey} failed (redelivered: {Redelivered}); the message is {Outcome}.",
         EventName = "MessageHandlerFailed")]
     public static partial void HandlerFailed(ILogger logger, string routingKey, bool redelivered, string outcome, Exception exception);
+
+    [LoggerMessage(51, LogLevel.Information,
+        "The channel closed before a message from {RoutingKey} was acknowledged: the broker redelivers it when the client has recovered.",
+        EventName = "MessageNotAcknowledged")]
+    public static partial void NotAcknowledged(ILogger logger, string routingKey);
 }
