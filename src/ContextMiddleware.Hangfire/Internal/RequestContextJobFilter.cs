@@ -1,0 +1,131 @@
+using ContextMiddleware.AspNetCore;
+using Hangfire.Client;
+using Hangfire.Server;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+
+namespace ContextMiddleware.Hangfire.Internal;
+
+/// <summary>
+/// Carries the request context into Hangfire jobs. Creating: the creating flow's context (request id, trace naming the
+/// current span, baggage, the user id when the app opted in) is stored as one job parameter, which retries keep.
+/// Performing: the context is extracted with the rules of every message (the one trust policy, validation, fresh ids
+/// when there are none) and made current for the job, under a consumer Activity that is a child of the creating span;
+/// when the job has been performed, the worker's own execution context is put back exactly as it was.
+/// </summary>
+/// <remarks>
+/// Hangfire performs a job synchronously on its worker's thread between a filter's <c>OnPerforming</c> and
+/// <c>OnPerformed</c> (an async job method is waited for), so the job's execution context is restored on that thread in
+/// <c>OnPerforming</c> and the worker's restored in <c>OnPerformed</c>, which Hangfire calls whenever
+/// <c>OnPerforming</c> returned (also when the job throws or is cancelled).
+/// </remarks>
+internal sealed class RequestContextJobFilter(IRequestContextPropagator propagator, ILogger logger) : IClientFilter, IServerFilter
+{
+    /// <summary>The job parameter the context is stored in.</summary>
+    public const string ParameterName = "RequestContext";
+
+    private const string ItemKey = "ContextMiddleware.Hangfire.Performance";
+
+    private static readonly Func<Dictionary<string, string>?, string, StringValues> s_getter =
+        static (headers, name) => headers is not null && headers.TryGetValue(name, out var value) ? value : StringValues.Empty;
+
+    public void OnCreating(CreatingContext context)
+    {
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        propagator.Inject((IDictionary<string, string>)headers);
+        if (headers.Count != 0)
+        {
+            context.SetJobParameter(ParameterName, headers);
+        }
+    }
+
+    public void OnCreated(CreatedContext context)
+    {
+    }
+
+    public void OnPerforming(PerformingContext context)
+    {
+        var worker = ExecutionContext.Capture();
+        if (worker is null)
+        {
+            return; // Flow suppressed by the host: there is nothing to restore to, so the job runs as it is.
+        }
+
+        Dictionary<string, string>? headers;
+        try
+        {
+            headers = context.GetJobParameter<Dictionary<string, string>>(ParameterName);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            // A parameter that is not ours, or damaged: the job runs with fresh ids, and says why.
+            headers = null;
+            HangfireLog.UnreadableParameter(logger, context.BackgroundJob.Id, exception.GetType().Name);
+        }
+
+        if (headers is not null)
+        {
+            headers = new Dictionary<string, string>(headers, StringComparer.OrdinalIgnoreCase);
+        }
+
+        var jobContext = propagator.Extract(headers, s_getter);
+        var performed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ExecutionContext? job = null;
+        var running = propagator.RunAsync(
+            jobContext,
+            () =>
+            {
+                job = ExecutionContext.Capture();
+                return performed.Task;
+            },
+            $"perform {context.BackgroundJob.Job?.Type.Name}.{context.BackgroundJob.Job?.Method.Name}");
+
+        context.Items[ItemKey] = new Performance(worker, performed, running);
+        ExecutionContext.Restore(job!);
+    }
+
+    public void OnPerformed(PerformedContext context)
+    {
+        if (!context.Items.TryGetValue(ItemKey, out var item) || item is not Performance performance)
+        {
+            return;
+        }
+
+        context.Items.Remove(ItemKey);
+        try
+        {
+            if (context.Exception is { } exception && !context.ExceptionHandled)
+            {
+                // Hangfire records the failure (and its retry); this record ties the job to the request's ids.
+                HangfireLog.JobFailed(logger, context.BackgroundJob.Id, Describe(context), Unwrap(exception).GetType().FullName ?? "an exception");
+                performance.Performed.TrySetException(Unwrap(exception));
+            }
+            else
+            {
+                performance.Performed.TrySetResult();
+            }
+
+            // The consumer Activity ends on the continuation; wait for it, so the job's span closes before the worker goes on.
+            try
+            {
+                performance.Running.Wait(TimeSpan.FromSeconds(5));
+            }
+            catch (AggregateException)
+            {
+                // The job's own exception, already recorded above and by Hangfire.
+            }
+        }
+        finally
+        {
+            ExecutionContext.Restore(performance.Worker);
+        }
+    }
+
+    private static string Describe(PerformContext context) =>
+        context.BackgroundJob.Job is { } job ? $"{job.Type.Name}.{job.Method.Name}" : "an unknown method";
+
+    private static Exception Unwrap(Exception exception) =>
+        exception is JobPerformanceException { InnerException: { } inner } ? inner : exception;
+
+    private sealed record Performance(ExecutionContext Worker, TaskCompletionSource Performed, Task Running);
+}
