@@ -4,24 +4,38 @@ using System.Diagnostics.CodeAnalysis;
 namespace ContextMiddleware.RabbitMQ.Internal;
 
 /// <summary>
-/// The headers of a message published with context. RabbitMQ.Client writes its own <c>traceparent</c>,
-/// <c>tracestate</c> and <c>baggage</c> while it publishes, when its publisher ActivitySource is listened to
-/// (<c>RabbitMQActivitySource.ContextInjector</c>): its trace headers name its publish span, a child of the current
-/// span, and are kept; its <c>baggage</c> holds only the Activity's baggage, so the request context's (the registered
-/// variables' current values with it) is kept instead. One header of each name either way.
+/// The headers of a message published with context: the app's headers (copied, never modified) and the context's, in
+/// one small array (a message has a handful of headers; a linear search beats hashing them and allocates less).
 /// </summary>
-internal sealed class ContextHeaders(IDictionary<string, object?>? appHeaders) : IDictionary<string, object?>
+/// <remarks>
+/// RabbitMQ.Client writes its own <c>traceparent</c>, <c>tracestate</c> and <c>baggage</c> while it publishes, when its
+/// publisher ActivitySource is listened to (<c>RabbitMQActivitySource.ContextInjector</c>): its trace headers name its
+/// publish span, a child of the current span, and are kept; its <c>baggage</c> holds only the Activity's baggage, so
+/// the request context's (the registered variables' current values with it) is kept instead. One header of each name
+/// either way.
+/// </remarks>
+internal sealed class ContextHeaders : IDictionary<string, object?>
 {
-    private readonly Dictionary<string, object?> _headers = appHeaders is null
-        ? new(StringComparer.Ordinal)
-        : new(appHeaders, StringComparer.Ordinal);
-
+    private KeyValuePair<string, object?>[] _items;
+    private int _count;
     private bool _baggageWritten;
 
-    /// <summary>Writes a header of the request context's.</summary>
-    public void SetContextHeader(string name, byte[] value)
+    public ContextHeaders(IDictionary<string, object?>? appHeaders)
     {
-        _headers[name] = value;
+        _items = new KeyValuePair<string, object?>[(appHeaders?.Count ?? 0) + 4];
+        if (appHeaders is not null)
+        {
+            foreach (var header in appHeaders)
+            {
+                this[header.Key] = header.Value;
+            }
+        }
+    }
+
+    /// <summary>Writes a header of the request context's (a string: RabbitMQ.Client sends it as an AMQP long string, UTF-8).</summary>
+    public void SetContextHeader(string name, string value)
+    {
+        Set(name, value);
         if (string.Equals(name, "baggage", StringComparison.Ordinal))
         {
             _baggageWritten = true;
@@ -30,7 +44,7 @@ internal sealed class ContextHeaders(IDictionary<string, object?>? appHeaders) :
 
     public object? this[string key]
     {
-        get => _headers[key];
+        get => IndexOf(key) is var index and >= 0 ? _items[index].Value : throw new KeyNotFoundException($"No header '{key}'.");
         set
         {
             if (_baggageWritten && string.Equals(key, "baggage", StringComparison.Ordinal))
@@ -38,38 +52,110 @@ internal sealed class ContextHeaders(IDictionary<string, object?>? appHeaders) :
                 return;
             }
 
-            _headers[key] = value;
+            Set(key, value);
         }
     }
 
-    public ICollection<string> Keys => _headers.Keys;
+    public ICollection<string> Keys => [.. this.Select(static item => item.Key)];
 
-    public ICollection<object?> Values => _headers.Values;
+    public ICollection<object?> Values => [.. this.Select(static item => item.Value)];
 
-    public int Count => _headers.Count;
+    public int Count => _count;
 
     public bool IsReadOnly => false;
 
-    public void Add(string key, object? value) => _headers.Add(key, value);
+    public void Add(string key, object? value)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (IndexOf(key) >= 0)
+        {
+            throw new ArgumentException($"A header '{key}' is already present.", nameof(key));
+        }
 
-    public void Add(KeyValuePair<string, object?> item) => _headers.Add(item.Key, item.Value);
+        Append(key, value);
+    }
 
-    public void Clear() => _headers.Clear();
+    public void Add(KeyValuePair<string, object?> item) => Add(item.Key, item.Value);
 
-    public bool Contains(KeyValuePair<string, object?> item) => ((ICollection<KeyValuePair<string, object?>>)_headers).Contains(item);
+    public void Clear()
+    {
+        Array.Clear(_items, 0, _count);
+        _count = 0;
+    }
 
-    public bool ContainsKey(string key) => _headers.ContainsKey(key);
+    public bool Contains(KeyValuePair<string, object?> item) =>
+        IndexOf(item.Key) is var index and >= 0 && Equals(_items[index].Value, item.Value);
 
-    public void CopyTo(KeyValuePair<string, object?>[] array, int arrayIndex) =>
-        ((ICollection<KeyValuePair<string, object?>>)_headers).CopyTo(array, arrayIndex);
+    public bool ContainsKey(string key) => IndexOf(key) >= 0;
 
-    public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => _headers.GetEnumerator();
+    public void CopyTo(KeyValuePair<string, object?>[] array, int arrayIndex) => Array.Copy(_items, 0, array, arrayIndex, _count);
 
-    public bool Remove(string key) => _headers.Remove(key);
+    public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+    {
+        for (var i = 0; i < _count; i++)
+        {
+            yield return _items[i];
+        }
+    }
 
-    public bool Remove(KeyValuePair<string, object?> item) => ((ICollection<KeyValuePair<string, object?>>)_headers).Remove(item);
+    public bool Remove(string key)
+    {
+        var index = IndexOf(key);
+        if (index < 0)
+        {
+            return false;
+        }
 
-    public bool TryGetValue(string key, [MaybeNullWhen(false)] out object? value) => _headers.TryGetValue(key, out value);
+        Array.Copy(_items, index + 1, _items, index, _count - index - 1);
+        _items[--_count] = default;
+        return true;
+    }
+
+    public bool Remove(KeyValuePair<string, object?> item) => Contains(item) && Remove(item.Key);
+
+    public bool TryGetValue(string key, [MaybeNullWhen(false)] out object? value)
+    {
+        var index = IndexOf(key);
+        value = index >= 0 ? _items[index].Value : null;
+        return index >= 0;
+    }
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    private void Set(string key, object? value)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var index = IndexOf(key);
+        if (index >= 0)
+        {
+            _items[index] = new(key, value);
+        }
+        else
+        {
+            Append(key, value);
+        }
+    }
+
+    private void Append(string key, object? value)
+    {
+        if (_count == _items.Length)
+        {
+            Array.Resize(ref _items, _items.Length * 2);
+        }
+
+        _items[_count++] = new(key, value);
+    }
+
+    private int IndexOf(string key)
+    {
+        for (var i = 0; i < _count; i++)
+        {
+            if (string.Equals(_items[i].Key, key, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
 }

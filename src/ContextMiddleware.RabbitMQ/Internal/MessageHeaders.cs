@@ -3,11 +3,11 @@ using Microsoft.Extensions.Primitives;
 
 namespace ContextMiddleware.RabbitMQ.Internal;
 
-/// <summary>RabbitMQ message headers as the request context reads and writes them: UTF-8 byte[] values.</summary>
+/// <summary>RabbitMQ message headers as the request context reads and writes them: strings out (sent as UTF-8), bytes in (as delivered).</summary>
 internal static class MessageHeaders
 {
     public static readonly Action<ContextHeaders, string, string> Setter =
-        static (headers, name, value) => headers.SetContextHeader(name, Encoding.UTF8.GetBytes(value));
+        static (headers, name, value) => headers.SetContextHeader(name, value);
 
     /// <summary>Reads a header written as bytes (as RabbitMQ delivers them) or as a string (as an app may set it).</summary>
     public static readonly Func<IDictionary<string, object?>?, string, StringValues> Getter = static (headers, name) =>

@@ -27,10 +27,18 @@ internal sealed class RequestContextPropagator(RequestIdResolver resolver) : IRe
             setter(carrier, Settings.OutgoingRequestIdHeader, requestId);
         }
 
-        // A message is a new hop: name the current span as its parent.
+        // A message is a new hop: name the current span as its parent. A W3C Activity's id is the traceparent (the
+        // Activity keeps it once made), so a publish inside a request allocates nothing for it.
         var activity = Activity.Current;
-        var trace = activity is { IdFormat: ActivityIdFormat.W3C } ? TraceContext.FromActivity(activity) : RequestContext.Trace.Get();
-        if (trace is not null)
+        if (activity is { IdFormat: ActivityIdFormat.W3C, Id: { } traceParent })
+        {
+            setter(carrier, TraceHeaders.TraceParent, traceParent);
+            if (!string.IsNullOrEmpty(activity.TraceStateString))
+            {
+                setter(carrier, TraceHeaders.TraceState, activity.TraceStateString);
+            }
+        }
+        else if (RequestContext.Trace.Get() is { } trace)
         {
             TraceHeaders.Write(trace, carrier, setter);
         }
