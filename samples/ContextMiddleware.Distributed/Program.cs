@@ -17,16 +17,27 @@ switch (command)
     case "demo":
         return await DistributedDemo.RunAsync(Console.Out, rest);
     case Roles.Api:
-        await ApiRole.RunAsync(rest);
-        return 0;
+        return await RunRoleAsync(ApiRole.RunAsync, rest);
     case Roles.Worker:
-        await WorkerRole.RunAsync(rest);
-        return 0;
+        return await RunRoleAsync(WorkerRole.RunAsync, rest);
     case Roles.Jobs:
-        await JobsRole.RunAsync(rest);
-        return 0;
+        return await RunRoleAsync(JobsRole.RunAsync, rest);
     default:
         Console.Error.WriteLine(
             $"Unknown command '{command}'. Usage: dotnet run --project samples/ContextMiddleware.Distributed [-- demo | api | worker | jobs] [--Distributed:Queue=orders ...]");
         return DistributedDemo.UsageExitCode;
+}
+
+// A role asked to stop while it was still starting (the demo interrupted) has stopped as asked: not a crash.
+static async Task<int> RunRoleAsync(Func<string[], Task> run, string[] args)
+{
+    try
+    {
+        await run(args);
+        return 0;
+    }
+    catch (OperationCanceledException)
+    {
+        return 0;
+    }
 }
