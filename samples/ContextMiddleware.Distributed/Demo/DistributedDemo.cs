@@ -97,7 +97,7 @@ internal static class DistributedDemo
                 output.WriteLine($"Starting the three processes ({ChildProcess.DescribeSelf()} <role>), each writing compact JSON log events:");
                 foreach (var role in Roles.All)
                 {
-                    children.Add(ChildProcess.Start(role, Arguments(role, run), Environment(settings)));
+                    children.Add(ChildProcess.Start(role, Arguments(role, run), ChildEnvironment(settings)));
                 }
 
                 var ready = await Task.WhenAll(children.Select(child => child.WaitForAsync(line => line.Is(ReadyTemplate(child.Role)), deadline.Token)));
@@ -130,9 +130,9 @@ internal static class DistributedDemo
             }
             catch (OperationCanceledException) when (deadline.IsCancellationRequested)
             {
-                failures.Add(interrupted.IsCancellationRequested
+                failures.Add((interrupted.IsCancellationRequested
                     ? $"interrupted while waiting for {step}"
-                    : $"waited {Timeout.TotalSeconds:0} s in all, and still for {step}");
+                    : $"waited {Timeout.TotalSeconds:0} s in all, and still for {step}") + Missing(children));
             }
             catch (Exception exception)
             {
@@ -244,7 +244,7 @@ internal static class DistributedDemo
 
         var text = $"{time} {label,-8} {Level(line.Event.Level)} {(line.Property("RequestId") ?? "").PadRight(requestIdWidth)} "
             + $"{(line.Property("TraceId") ?? ""),-32} {Message(line)}";
-        return line.Exception is null ? text : $"{text}{System.Environment.NewLine}{line.Exception}";
+        return line.Exception is null ? text : $"{text}{Environment.NewLine}{line.Exception}";
     }
 
     private static string Level(LogEventLevel level) => level switch
@@ -283,7 +283,7 @@ internal static class DistributedDemo
     }
 
     /// <summary>The servers the demo checked, passed on to the children in their environment (not on a command line).</summary>
-    private static Dictionary<string, string> Environment(DistributedSettings settings)
+    private static Dictionary<string, string> ChildEnvironment(DistributedSettings settings)
     {
         const string Prefix = DistributedSettings.SectionName + "__";
         return new Dictionary<string, string>
@@ -307,6 +307,29 @@ internal static class DistributedDemo
         request.Headers.Add("X-Request-ID", run.RequestId);
         using var response = await client.SendAsync(request, cancellationToken);
         return await DemoResponse.ReadAsync(response, cancellationToken);
+    }
+
+    /// <summary>What the processes have not logged yet: <c>: [worker] ready; [jobs] sending, sent</c>; empty when nothing.</summary>
+    private static string Missing(List<ChildProcess> children)
+    {
+        var missing = new List<string>();
+        foreach (var child in children)
+        {
+            var lines = child.Lines;
+            var names = new List<string>();
+            if (!lines.Any(line => line.Is(ReadyTemplate(child.Role))))
+            {
+                names.Add("ready");
+            }
+
+            names.AddRange(DemoChecks.Stages.Where(stage => stage.Role == child.Role && !lines.Any(stage.Is)).Select(stage => stage.Name));
+            if (names.Count > 0)
+            {
+                missing.Add($"{child.Label} {string.Join(", ", names)}");
+            }
+        }
+
+        return missing.Count == 0 ? "" : $" (not logged yet: {string.Join("; ", missing)})";
     }
 
     /// <summary>Waits for each of the process's lines of the order; false when it exited first.</summary>
