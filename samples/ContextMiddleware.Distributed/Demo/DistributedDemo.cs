@@ -132,7 +132,7 @@ internal static class DistributedDemo
             {
                 failures.Add((interrupted.IsCancellationRequested
                     ? $"interrupted while waiting for {step}"
-                    : $"waited {Timeout.TotalSeconds:0} s in all, and still for {step}") + Missing(children));
+                    : $"waited {Timeout.TotalSeconds:0} s in all, and still for {step}") + Missing(children, afterTheRequest: response is not null));
             }
             catch (Exception exception)
             {
@@ -187,7 +187,7 @@ internal static class DistributedDemo
         }
         else
         {
-            output.WriteLine("  (the request's lines were not checked: the run ended before the request was sent)");
+            output.WriteLine("  (the request's lines were not checked: the run ended before the API answered)");
         }
 
         foreach (var ok in passed)
@@ -310,7 +310,7 @@ internal static class DistributedDemo
     }
 
     /// <summary>What the processes have not logged yet: <c>: [worker] ready; [jobs] sending, sent</c>; empty when nothing.</summary>
-    private static string Missing(List<ChildProcess> children)
+    private static string Missing(List<ChildProcess> children, bool afterTheRequest)
     {
         var missing = new List<string>();
         foreach (var child in children)
@@ -322,7 +322,11 @@ internal static class DistributedDemo
                 names.Add("ready");
             }
 
-            names.AddRange(DemoChecks.Stages.Where(stage => stage.Role == child.Role && !lines.Any(stage.Is)).Select(stage => stage.Name));
+            if (afterTheRequest)
+            {
+                names.AddRange(DemoChecks.Stages.Where(stage => stage.Role == child.Role && !lines.Any(stage.Is)).Select(stage => stage.Name));
+            }
+
             if (names.Count > 0)
             {
                 missing.Add($"{child.Label} {string.Join(", ", names)}");
