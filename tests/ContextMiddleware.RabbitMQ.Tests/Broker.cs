@@ -1,3 +1,4 @@
+using ContextMiddleware.Testing;
 using RabbitMQ.Client;
 
 namespace ContextMiddleware.RabbitMQ.Tests;
@@ -29,6 +30,8 @@ public static class Broker
     /// </summary>
     public static async Task StopAndStartAsync(TimeSpan down)
     {
+        // Other test assemblies, run in parallel, need the broker up all along (the distributed demo's test): not meanwhile.
+        using var broker = await MachineLock.AcquireAsync(MachineLock.RabbitMQBroker, TimeSpan.FromMinutes(5));
         await RabbitMqCtlAsync("stop_app");
         await Task.Delay(down);
         await RabbitMqCtlAsync("start_app");
