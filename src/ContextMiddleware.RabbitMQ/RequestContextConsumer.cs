@@ -20,6 +20,7 @@ public sealed class RequestContextConsumer : AsyncDefaultBasicConsumer
     private readonly IRequestContextPropagator _propagator;
     private readonly Func<BasicDeliverEventArgs, CancellationToken, Task> _handler;
     private readonly ILogger _logger;
+    private int _shutdowns;
 
     /// <summary>Creates the consumer with the propagator and logger of <paramref name="services"/> (the app's services).</summary>
     /// <param name="channel">The channel it consumes on.</param>
@@ -52,6 +53,14 @@ public sealed class RequestContextConsumer : AsyncDefaultBasicConsumer
         _propagator = propagator;
         _handler = handler;
         _logger = logger;
+
+        // Every shutdown of the channel, and every recovery, makes the deliveries before it stale (both are watched: the
+        // client may hand a recovering channel's handlers over before it reports the old channel's shutdown).
+        channel.ChannelShutdownAsync += OnChannelShutdownAsync;
+        if (channel is IRecoverable recoverable)
+        {
+            recoverable.RecoveryAsync += OnChannelRecoveredAsync;
+        }
     }
 
     /// <summary>
@@ -74,38 +83,87 @@ public sealed class RequestContextConsumer : AsyncDefaultBasicConsumer
         ReadOnlyMemory<byte> body,
         CancellationToken cancellationToken = default)
     {
+        // A delivery tag belongs to the channel it came on: after the connection dropped (even if the client has
+        // recovered since), acknowledging it is meaningless, and the broker redelivers the message.
+        var generation = Volatile.Read(ref _shutdowns);
+
         // The body is the client's buffer, valid only during this call: the handler gets its own copy.
         var message = new BasicDeliverEventArgs(consumerTag, deliveryTag, redelivered, exchange, routingKey, properties, body.ToArray(), cancellationToken);
         var context = _propagator.Extract(properties.Headers, MessageHeaders.Getter);
-        var handled = false;
-        await _propagator.RunAsync(context, async () =>
+        var shownRoutingKey = LogText.Of(routingKey);
+        var outcome = Outcome.Failed;
+        var logged = false;
+        try
         {
-            try
+            await _propagator.RunAsync(context, async () =>
             {
-                await _handler(message, cancellationToken).ConfigureAwait(false);
-                handled = true;
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                RabbitLog.HandlerFailed(_logger, routingKey, redelivered, RequeueOnFailure ? "returned to the queue" : "rejected", exception);
-            }
-        }, $"process {routingKey}").ConfigureAwait(false);
+                try
+                {
+                    await _handler(message, cancellationToken).ConfigureAwait(false);
+                    outcome = Outcome.Handled;
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    // The consumer is stopping: not a failure of the handler; the message goes back to the queue.
+                    outcome = Outcome.Cancelled;
+                }
+                catch (Exception exception)
+                {
+                    RabbitLog.HandlerFailed(_logger, shownRoutingKey, redelivered, RequeueOnFailure ? "returned to the queue" : "rejected", exception);
+                    logged = true;
+                    throw; // the consumer span is marked as an error, named by the exception's type
+                }
+            }, $"process {shownRoutingKey}").ConfigureAwait(false);
+        }
+        catch (Exception) when (logged)
+        {
+            // Logged once, inside the message's context.
+        }
+
+        // The channel is gone or closing: sending anything on it makes the broker close the connection, and the broker
+        // returns unacknowledged messages to the queue by itself.
+        if (Volatile.Read(ref _shutdowns) != generation || !Channel.IsOpen)
+        {
+            context.Run(() => RabbitLog.NotAcknowledged(_logger, shownRoutingKey));
+            return;
+        }
 
         try
         {
-            if (handled)
+            if (outcome == Outcome.Handled)
             {
-                await Channel.BasicAckAsync(deliveryTag, multiple: false, cancellationToken).ConfigureAwait(false);
+                await Channel.BasicAckAsync(deliveryTag, multiple: false, CancellationToken.None).ConfigureAwait(false);
             }
             else
             {
-                await Channel.BasicNackAsync(deliveryTag, multiple: false, requeue: RequeueOnFailure, cancellationToken).ConfigureAwait(false);
+                // A handler stopped by its token was not a failure: its message always goes back to the queue.
+                var requeue = outcome == Outcome.Cancelled || RequeueOnFailure;
+                await Channel.BasicNackAsync(deliveryTag, multiple: false, requeue, CancellationToken.None).ConfigureAwait(false);
             }
         }
-        catch (AlreadyClosedException)
+        catch (Exception exception) when (exception is AlreadyClosedException or OperationCanceledException)
         {
-            // The connection dropped while the handler ran: the broker redelivers the message once the client recovers.
-            context.Run(() => RabbitLog.NotAcknowledged(_logger, routingKey));
+            // The channel closed while the handler ran: the broker redelivers the message (once the client recovers).
+            context.Run(() => RabbitLog.NotAcknowledged(_logger, shownRoutingKey));
         }
+    }
+
+    private Task OnChannelRecoveredAsync(object sender, AsyncEventArgs args)
+    {
+        Interlocked.Increment(ref _shutdowns);
+        return Task.CompletedTask;
+    }
+
+    private Task OnChannelShutdownAsync(object sender, ShutdownEventArgs reason)
+    {
+        Interlocked.Increment(ref _shutdowns);
+        return Task.CompletedTask;
+    }
+
+    private enum Outcome
+    {
+        Failed,
+        Handled,
+        Cancelled,
     }
 }

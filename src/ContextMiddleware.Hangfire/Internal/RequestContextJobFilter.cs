@@ -26,7 +26,7 @@ internal sealed class RequestContextJobFilter(IRequestContextPropagator propagat
 
     private const string ItemKey = "ContextMiddleware.Hangfire.Performance";
 
-    private static readonly Func<Dictionary<string, string>?, string, StringValues> s_getter =
+    private static readonly Func<Dictionary<string, StringValues>?, string, StringValues> s_getter =
         static (headers, name) => headers is not null && headers.TryGetValue(name, out var value) ? value : StringValues.Empty;
 
     public void OnCreating(CreatingContext context)
@@ -51,22 +51,7 @@ internal sealed class RequestContextJobFilter(IRequestContextPropagator propagat
             return; // Flow suppressed by the host: there is nothing to restore to, so the job runs as it is.
         }
 
-        Dictionary<string, string>? headers;
-        try
-        {
-            headers = context.GetJobParameter<Dictionary<string, string>>(ParameterName);
-        }
-        catch (Exception exception) when (exception is not OutOfMemoryException)
-        {
-            // A parameter that is not ours, or damaged: the job runs with fresh ids, and says why.
-            headers = null;
-            HangfireLog.UnreadableParameter(logger, context.BackgroundJob.Id, exception.GetType().Name);
-        }
-
-        if (headers is not null)
-        {
-            headers = new Dictionary<string, string>(headers, StringComparer.OrdinalIgnoreCase);
-        }
+        var headers = ReadParameter(context);
 
         var jobContext = propagator.Extract(headers, s_getter);
         var performed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -94,15 +79,18 @@ internal sealed class RequestContextJobFilter(IRequestContextPropagator propagat
         context.Items.Remove(ItemKey);
         try
         {
-            if (context.Exception is { } exception && !context.ExceptionHandled)
+            var failure = context.Exception is { } exception && !context.ExceptionHandled ? Unwrap(exception) : null;
+            if (failure is null or JobAbortedException ||
+                (failure is OperationCanceledException && context.CancellationToken.ShutdownToken.IsCancellationRequested))
             {
-                // Hangfire records the failure (and its retry); this record ties the job to the request's ids.
-                HangfireLog.JobFailed(logger, context.BackgroundJob.Id, Describe(context), Unwrap(exception).GetType().FullName ?? "an exception");
-                performance.Performed.TrySetException(Unwrap(exception));
+                // Performed, or deleted while it ran (JobAbortedException) or stopped with the server: not a failure.
+                performance.Performed.TrySetResult();
             }
             else
             {
-                performance.Performed.TrySetResult();
+                // Hangfire records the failure (and its retry); this record ties the job to the request's ids.
+                HangfireLog.JobFailed(logger, context.BackgroundJob.Id, Describe(context), failure.GetType().FullName ?? "an exception");
+                performance.Performed.TrySetException(failure);
             }
 
             // The consumer Activity ends on the continuation; wait for it, so the job's span closes before the worker goes on.
@@ -118,6 +106,39 @@ internal sealed class RequestContextJobFilter(IRequestContextPropagator propagat
         finally
         {
             ExecutionContext.Restore(performance.Worker);
+        }
+    }
+
+    /// <summary>
+    /// The stored headers, names matched without case as over HTTP; a
+    /// parameter that is not ours, or damaged, gives none: the job runs with fresh ids, and says why (never the value).
+    /// </summary>
+    private Dictionary<string, StringValues>? ReadParameter(PerformContext context)
+    {
+        try
+        {
+            if (context.GetJobParameter<Dictionary<string, string>>(ParameterName) is not { } stored)
+            {
+                return null;
+            }
+
+            // Names without case, as over HTTP; names that differ only in case are one repeated header, which the
+            // request id and traceparent rules refuse (a fresh id, a new trace), as over HTTP.
+            var headers = new Dictionary<string, StringValues>(stored.Count, StringComparer.OrdinalIgnoreCase);
+            foreach (var (name, value) in stored)
+            {
+                if (name is not null && value is not null)
+                {
+                    headers[name] = headers.TryGetValue(name, out var earlier) ? StringValues.Concat(earlier, value) : value;
+                }
+            }
+
+            return headers;
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            HangfireLog.UnreadableParameter(logger, context.BackgroundJob.Id, exception.GetType().Name);
+            return null;
         }
     }
 

@@ -33,10 +33,22 @@ internal sealed class ContextHeaders : IDictionary<string, object?>
     }
 
     /// <summary>Writes a header of the request context's (a string: RabbitMQ.Client sends it as an AMQP long string, UTF-8).</summary>
+    /// <remarks>
+    /// Header names are compared as HTTP compares them, without case: an app's <c>x-request-id</c> or
+    /// <c>Traceparent</c> is replaced, never sent beside the context's.
+    /// </remarks>
     public void SetContextHeader(string name, string value)
     {
-        Set(name, value);
-        if (string.Equals(name, "baggage", StringComparison.Ordinal))
+        for (var i = _count - 1; i >= 0; i--)
+        {
+            if (string.Equals(_items[i].Key, name, StringComparison.OrdinalIgnoreCase))
+            {
+                Remove(_items[i].Key);
+            }
+        }
+
+        Append(name, value);
+        if (string.Equals(name, "baggage", StringComparison.OrdinalIgnoreCase))
         {
             _baggageWritten = true;
         }
@@ -47,7 +59,7 @@ internal sealed class ContextHeaders : IDictionary<string, object?>
         get => IndexOf(key) is var index and >= 0 ? _items[index].Value : throw new KeyNotFoundException($"No header '{key}'.");
         set
         {
-            if (_baggageWritten && string.Equals(key, "baggage", StringComparison.Ordinal))
+            if (_baggageWritten && string.Equals(key, "baggage", StringComparison.OrdinalIgnoreCase))
             {
                 return;
             }

@@ -9,13 +9,35 @@ internal static class MessageHeaders
     public static readonly Action<ContextHeaders, string, string> Setter =
         static (headers, name, value) => headers.SetContextHeader(name, value);
 
-    /// <summary>Reads a header written as bytes (as RabbitMQ delivers them) or as a string (as an app may set it).</summary>
+    /// <summary>
+    /// Reads a header written as bytes (as RabbitMQ delivers them) or as a string (as an app may set it). Names are
+    /// matched as HTTP matches them, without case, and names that differ only in case are one repeated header (which
+    /// the request id and traceparent rules refuse, as over HTTP); a value of another type is absent.
+    /// </summary>
     public static readonly Func<IDictionary<string, object?>?, string, StringValues> Getter = static (headers, name) =>
-        headers is not null && headers.TryGetValue(name, out var value) ? value switch
+    {
+        if (headers is null)
         {
-            byte[] bytes => Encoding.UTF8.GetString(bytes),
-            string text => text,
-            ReadOnlyMemory<byte> memory => Encoding.UTF8.GetString(memory.Span),
-            _ => StringValues.Empty,
-        } : StringValues.Empty;
+            return StringValues.Empty;
+        }
+
+        var found = StringValues.Empty;
+        foreach (var header in headers)
+        {
+            if (string.Equals(header.Key, name, StringComparison.OrdinalIgnoreCase) && Text(header.Value) is { } text)
+            {
+                found = StringValues.Concat(found, text);
+            }
+        }
+
+        return found;
+    };
+
+    private static string? Text(object? value) => value switch
+    {
+        byte[] bytes => Encoding.UTF8.GetString(bytes),
+        string text => text,
+        ReadOnlyMemory<byte> memory => Encoding.UTF8.GetString(memory.Span),
+        _ => null,
+    };
 }

@@ -11,7 +11,7 @@ internal static partial class RabbitLog
     public static partial void HandlerFailed(ILogger logger, string routingKey, bool redelivered, string outcome, Exception exception);
 
     [LoggerMessage(51, LogLevel.Information,
-        "The channel closed before a message from {RoutingKey} was acknowledged: the broker redelivers it when the client has recovered.",
+        "A message from {RoutingKey} was not acknowledged: the consumer stopped or the channel closed while it was handled; the broker redelivers it.",
         EventName = "MessageNotAcknowledged")]
     public static partial void NotAcknowledged(ILogger logger, string routingKey);
 }
