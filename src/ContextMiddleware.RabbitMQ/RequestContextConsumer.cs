@@ -20,7 +20,6 @@ public sealed class RequestContextConsumer : AsyncDefaultBasicConsumer
     private readonly IRequestContextPropagator _propagator;
     private readonly Func<BasicDeliverEventArgs, CancellationToken, Task> _handler;
     private readonly ILogger _logger;
-    private int _shutdowns;
 
     /// <summary>Creates the consumer with the propagator and logger of <paramref name="services"/> (the app's services).</summary>
     /// <param name="channel">The channel it consumes on.</param>
@@ -53,14 +52,6 @@ public sealed class RequestContextConsumer : AsyncDefaultBasicConsumer
         _propagator = propagator;
         _handler = handler;
         _logger = logger;
-
-        // Every shutdown of the channel, and every recovery, makes the deliveries before it stale (both are watched: the
-        // client may hand a recovering channel's handlers over before it reports the old channel's shutdown).
-        channel.ChannelShutdownAsync += OnChannelShutdownAsync;
-        if (channel is IRecoverable recoverable)
-        {
-            recoverable.RecoveryAsync += OnChannelRecoveredAsync;
-        }
     }
 
     /// <summary>
@@ -83,16 +74,12 @@ public sealed class RequestContextConsumer : AsyncDefaultBasicConsumer
         ReadOnlyMemory<byte> body,
         CancellationToken cancellationToken = default)
     {
-        // A delivery tag belongs to the channel it came on: after the connection dropped (even if the client has
-        // recovered since), acknowledging it is meaningless, and the broker redelivers the message.
-        var generation = Volatile.Read(ref _shutdowns);
-
         // The body is the client's buffer, valid only during this call: the handler gets its own copy.
         var message = new BasicDeliverEventArgs(consumerTag, deliveryTag, redelivered, exchange, routingKey, properties, body.ToArray(), cancellationToken);
         var context = _propagator.Extract(properties.Headers, MessageHeaders.Getter);
         var shownRoutingKey = LogText.Of(routingKey);
         var outcome = Outcome.Failed;
-        var logged = false;
+        var handlerFailed = false;
         try
         {
             await _propagator.RunAsync(context, async () =>
@@ -109,22 +96,29 @@ public sealed class RequestContextConsumer : AsyncDefaultBasicConsumer
                 }
                 catch (Exception exception)
                 {
+                    handlerFailed = true;
                     RabbitLog.HandlerFailed(_logger, shownRoutingKey, redelivered, RequeueOnFailure ? "returned to the queue" : "rejected", exception);
-                    logged = true;
                     throw; // the consumer span is marked as an error, named by the exception's type
                 }
             }, $"process {shownRoutingKey}").ConfigureAwait(false);
         }
-        catch (Exception) when (logged)
+        catch (Exception) when (handlerFailed)
         {
-            // Logged once, inside the message's context.
+            // Logged once, inside the message's context (or the logger itself failed: the message is settled all the same).
+        }
+        catch (Exception exception)
+        {
+            // Around the handler, not in it (an Activity listener, the context's own work): the message is still settled
+            // by what the handler did, and the exception is reported once, never to the client's callback.
+            TryLog(() => context.Run(() => RabbitLog.ProcessingFailed(_logger, shownRoutingKey, exception)));
         }
 
-        // The channel is gone or closing: sending anything on it makes the broker close the connection, and the broker
-        // returns unacknowledged messages to the queue by itself.
-        if (Volatile.Read(ref _shutdowns) != generation || !Channel.IsOpen)
+        // Nothing is sent for a delivery whose channel closed or is closing (the client cancels the delivery's token
+        // when its channel shuts down, also one it recovers from afterwards): the broker would close the whole
+        // connection, or the tag would be stale, and the broker returns the unacknowledged message to the queue by itself.
+        if (cancellationToken.IsCancellationRequested || !Channel.IsOpen)
         {
-            context.Run(() => RabbitLog.NotAcknowledged(_logger, shownRoutingKey));
+            TryLog(() => context.Run(() => RabbitLog.NotAcknowledged(_logger, shownRoutingKey)));
             return;
         }
 
@@ -143,21 +137,22 @@ public sealed class RequestContextConsumer : AsyncDefaultBasicConsumer
         }
         catch (Exception exception) when (exception is AlreadyClosedException or OperationCanceledException)
         {
-            // The channel closed while the handler ran: the broker redelivers the message (once the client recovers).
-            context.Run(() => RabbitLog.NotAcknowledged(_logger, shownRoutingKey));
+            // The channel closed meanwhile: the broker redelivers the message.
+            TryLog(() => context.Run(() => RabbitLog.NotAcknowledged(_logger, shownRoutingKey)));
         }
     }
 
-    private Task OnChannelRecoveredAsync(object sender, AsyncEventArgs args)
+    /// <summary>A record about a delivery must never stop the delivery from being settled, nor reach the client's callback.</summary>
+    private static void TryLog(Action log)
     {
-        Interlocked.Increment(ref _shutdowns);
-        return Task.CompletedTask;
-    }
-
-    private Task OnChannelShutdownAsync(object sender, ShutdownEventArgs reason)
-    {
-        Interlocked.Increment(ref _shutdowns);
-        return Task.CompletedTask;
+        try
+        {
+            log();
+        }
+        catch (Exception)
+        {
+            // A logging provider that throws: nothing more can be said about it here.
+        }
     }
 
     private enum Outcome

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using ContextMiddleware.AspNetCore;
 using Hangfire.Client;
 using Hangfire.Server;
@@ -117,20 +118,46 @@ internal sealed class RequestContextJobFilter(IRequestContextPropagator propagat
     {
         try
         {
-            if (context.GetJobParameter<Dictionary<string, string>>(ParameterName) is not { } stored)
+            // Read as stored (JSON), not through a dictionary: a name given twice must stay two values.
+            var stored = context.Connection.GetJobParameter(context.BackgroundJob.Id, ParameterName);
+            if (string.IsNullOrEmpty(stored))
             {
                 return null;
             }
 
-            // Names without case, as over HTTP; names that differ only in case are one repeated header, which the
-            // request id and traceparent rules refuse (a fresh id, a new trace), as over HTTP.
-            var headers = new Dictionary<string, StringValues>(stored.Count, StringComparer.OrdinalIgnoreCase);
-            foreach (var (name, value) in stored)
+            using var json = JsonDocument.Parse(stored);
+            if (json.RootElement.ValueKind != JsonValueKind.Object)
             {
-                if (name is not null && value is not null)
+                return json.RootElement.ValueKind == JsonValueKind.Null ? null : throw new JsonException("The parameter is not a JSON object.");
+            }
+
+            // Names without case, as over HTTP; a name given twice (in any case) is a repeated header, which the request
+            // id and traceparent rules refuse (a fresh id, a new trace), as over HTTP. Only strings are ours to read.
+            var values = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
+            foreach (var property in json.RootElement.EnumerateObject())
+            {
+                if (property.Value.ValueKind == JsonValueKind.Null)
                 {
-                    headers[name] = headers.TryGetValue(name, out var earlier) ? StringValues.Concat(earlier, value) : value;
+                    continue;
                 }
+
+                if (property.Value.ValueKind != JsonValueKind.String)
+                {
+                    throw new JsonException("A value of the parameter is not a string.");
+                }
+
+                if (!values.TryGetValue(property.Name, out var list))
+                {
+                    values[property.Name] = list = [];
+                }
+
+                list.Add(property.Value.GetString()!);
+            }
+
+            var headers = new Dictionary<string, StringValues>(values.Count, StringComparer.OrdinalIgnoreCase);
+            foreach (var (name, list) in values)
+            {
+                headers[name] = list.Count == 1 ? new StringValues(list[0]) : new StringValues([.. list]);
             }
 
             return headers;

@@ -27,7 +27,7 @@ internal sealed class ContextHeaders : IDictionary<string, object?>
         {
             foreach (var header in appHeaders)
             {
-                this[header.Key] = header.Value;
+                Append(header.Key, header.Value); // as the app gave them
             }
         }
     }
@@ -39,12 +39,11 @@ internal sealed class ContextHeaders : IDictionary<string, object?>
     /// </remarks>
     public void SetContextHeader(string name, string value)
     {
-        for (var i = _count - 1; i >= 0; i--)
+        RemoveIgnoringCase(name);
+        if (string.Equals(name, "traceparent", StringComparison.OrdinalIgnoreCase))
         {
-            if (string.Equals(_items[i].Key, name, StringComparison.OrdinalIgnoreCase))
-            {
-                Remove(_items[i].Key);
-            }
+            // A tracestate belongs to its traceparent: one the app copied from another message must not ride along.
+            RemoveIgnoringCase("tracestate");
         }
 
         Append(name, value);
@@ -64,7 +63,9 @@ internal sealed class ContextHeaders : IDictionary<string, object?>
                 return;
             }
 
-            Set(key, value);
+            // Written after the app's headers were copied (RabbitMQ.Client's own tracing): one header of a name, in any case.
+            RemoveIgnoringCase(key);
+            Append(key, value);
         }
     }
 
@@ -134,17 +135,15 @@ internal sealed class ContextHeaders : IDictionary<string, object?>
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    private void Set(string key, object? value)
+    private void RemoveIgnoringCase(string name)
     {
-        ArgumentNullException.ThrowIfNull(key);
-        var index = IndexOf(key);
-        if (index >= 0)
+        for (var i = _count - 1; i >= 0; i--)
         {
-            _items[index] = new(key, value);
-        }
-        else
-        {
-            Append(key, value);
+            if (string.Equals(_items[i].Key, name, StringComparison.OrdinalIgnoreCase))
+            {
+                Array.Copy(_items, i + 1, _items, i, _count - i - 1);
+                _items[--_count] = default;
+            }
         }
     }
 

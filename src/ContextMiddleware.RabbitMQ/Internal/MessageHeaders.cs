@@ -21,16 +21,24 @@ internal static class MessageHeaders
             return StringValues.Empty;
         }
 
-        var found = StringValues.Empty;
+        string? first = null;
+        List<string>? more = null;
         foreach (var header in headers)
         {
             if (string.Equals(header.Key, name, StringComparison.OrdinalIgnoreCase) && Text(header.Value) is { } text)
             {
-                found = StringValues.Concat(found, text);
+                if (first is null)
+                {
+                    first = text;
+                }
+                else
+                {
+                    (more ??= [first]).Add(text);
+                }
             }
         }
 
-        return found;
+        return more is not null ? new StringValues([.. more]) : first is not null ? new StringValues(first) : StringValues.Empty;
     };
 
     private static string? Text(object? value) => value switch
