@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace ContextMiddleware.Benchmarks;
 
 /// <summary>
-/// Runs the benchmarks: <c>dotnet run -c Release --project tests/ContextMiddleware.Benchmarks -- --filter '*'</c>.
+/// Runs the benchmarks: <c>dotnet run -c Release --project benchmarks/ContextMiddleware.Benchmarks -- --filter '*'</c>.
 /// Exits non-zero when any benchmark fails, so a smoke run (<c>--job dry</c>) can gate a build.
 /// <c>serve VARIANT URL</c> runs a load-test server instead (see <c>load.sh</c>).
 /// </summary>

@@ -5,8 +5,8 @@
 # Servers run pinned to CPU 0, wrk to CPU 1; the variants are alternated round by round (A B A B ...). A second bare
 # server ("bare2") shows the noise floor. Bounded: ROUNDS x variants x DURATION, then every server is stopped.
 #
-#   tests/ContextMiddleware.Benchmarks/load.sh            # 10 rounds of 10 s per variant, after 10 s of warm-up each
-#   ROUNDS=3 DURATION=5s VARIANTS="bare requestcontext bare2" tests/ContextMiddleware.Benchmarks/load.sh
+#   benchmarks/ContextMiddleware.Benchmarks/load.sh            # 10 rounds of 10 s per variant, after 10 s of warm-up each
+#   ROUNDS=3 DURATION=5s VARIANTS="bare requestcontext bare2" benchmarks/ContextMiddleware.Benchmarks/load.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 ROUNDS=${ROUNDS:-10}
