@@ -37,21 +37,39 @@ public static class Broker
         await RabbitMqCtlAsync("start_app");
     }
 
-    private static async Task RabbitMqCtlAsync(string command)
+    /// <summary>
+    /// Runs <c>rabbitmqctl</c> (as root, or through sudo, as .ci/servers.sh runs it) and returns what it wrote to standard
+    /// output; a failure throws with everything it wrote.
+    /// </summary>
+    public static async Task<string> RabbitMqCtlAsync(params string[] arguments)
     {
         var root = Environment.UserName == "root";
-        var start = new System.Diagnostics.ProcessStartInfo(root ? "rabbitmqctl" : "sudo", root ? command : $"-n rabbitmqctl {command}")
+        var start = new System.Diagnostics.ProcessStartInfo(root ? "rabbitmqctl" : "sudo")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        if (!root)
+        {
+            start.ArgumentList.Add("-n");
+            start.ArgumentList.Add("rabbitmqctl");
+        }
+
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         using var process = System.Diagnostics.Process.Start(start)!;
-        var output = await process.StandardError.ReadToEndAsync() + await process.StandardOutput.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"rabbitmqctl {command} failed ({process.ExitCode}): {output}");
+            throw new InvalidOperationException($"rabbitmqctl {string.Join(' ', arguments)} failed ({process.ExitCode}): {await error}{await output}");
         }
+
+        return await output;
     }
 
     /// <summary>A queue of its own for one test, deleted when the connection closes.</summary>

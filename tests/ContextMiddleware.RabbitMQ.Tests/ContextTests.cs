@@ -7,6 +7,7 @@ using ContextMiddleware.Testing;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
+using ContextMiddleware.RabbitMQ.Tests.Seams;
 
 namespace ContextMiddleware.RabbitMQ.Tests;
 
@@ -20,7 +21,6 @@ public sealed class ContextTests
 {
     private static readonly ContextVar<string?> Tenant = new("Tenant", null);
 
-    private static string Text(object? value) => value is byte[] bytes ? Encoding.UTF8.GetString(bytes) : value?.ToString() ?? "";
 
     /// <summary>A producer app over Kestrel: POST /publish sets the tenant in code and publishes one message.</summary>
     private static Task<TestApp> StartProducerAsync(IChannel channel, string queue, Action<RequestContextOptions>? configure = null, bool jwt = false) =>
@@ -174,7 +174,7 @@ public sealed class ContextTests
 
         // The request context's baggage (the tenant set in code) is kept over the client's Activity baggage.
         Assert.Equal("acme", consumed.Tenant);
-        Assert.Equal("tenant=acme,region=eu", Text(consumed.Headers["baggage"]));
+        Assert.Equal("tenant=acme,region=eu", ProbeSupport.Text(consumed.Headers["baggage"]));
         Assert.Single(consumed.Headers.Keys, key => key.Equals("traceparent", StringComparison.OrdinalIgnoreCase));
         Assert.Single(consumed.Headers.Keys, key => key.Equals("baggage", StringComparison.OrdinalIgnoreCase));
     }
@@ -192,11 +192,11 @@ public sealed class ContextTests
         await PublishAsync(producer, "order-user", Jwt.CreateToken("alice", "Alice", "admin"));
         var consumed = await next.WaitAsync(TimeSpan.FromSeconds(30));
 
-        Assert.Equal("alice", Text(consumed.Headers["x-user-id"]));
+        Assert.Equal("alice", ProbeSupport.Text(consumed.Headers["x-user-id"]));
         Assert.Equal("alice", consumed.UserId);
         Assert.False(consumed.UserAuthenticated);
         Assert.Equal("alice", Assert.Single(logs.Records, r => r.Message == "handling").UserId);
-        Assert.DoesNotContain(consumed.Headers.Values, value => Text(value).Contains("Bearer", StringComparison.Ordinal) || Text(value).StartsWith("ey", StringComparison.Ordinal));
+        Assert.DoesNotContain(consumed.Headers.Values, value => ProbeSupport.Text(value).Contains("Bearer", StringComparison.Ordinal) || ProbeSupport.Text(value).StartsWith("ey", StringComparison.Ordinal));
     }
 
     [Fact]

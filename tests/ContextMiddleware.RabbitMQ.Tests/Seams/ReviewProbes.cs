@@ -20,36 +20,12 @@ public sealed class ReviewProbes
 {
     private static readonly ContextVar<string?> Tenant = new("ProbeTenant", null);
 
-    private static string Text(object? value) => value is byte[] bytes ? Encoding.UTF8.GetString(bytes) : value?.ToString() ?? "";
 
     /// <summary>What one handler run saw.</summary>
     private sealed record Seen(string Body, string? RequestId, string? TraceId, string? UserId, bool Authenticated, bool PrincipalAuthenticated, bool InRole, string? Tenant, Activity? Activity, IDictionary<string, object?> Headers);
 
-    private sealed class Worker : IAsyncDisposable
-    {
-        public required ServiceProvider Services { get; init; }
-
-        public required LogCollector Logs { get; init; }
-
-        public ConcurrentQueue<Seen> Seen { get; } = new();
-
-        public ValueTask DisposeAsync() => Services.DisposeAsync();
-    }
-
-    private static Worker NewWorker(Action<RequestContextOptions>? configure = null, Action<IServiceCollection>? services = null)
-    {
-        var logs = new LogCollector();
-        var collection = new ServiceCollection()
-            .AddLogging(logging => logging.AddProvider(logs).SetMinimumLevel(LogLevel.Debug))
-            .AddRequestContextRabbitMQ()
-            .Configure<RequestContextOptions>(options =>
-            {
-                options.Baggage.Add(Tenant, "tenant");
-                configure?.Invoke(options);
-            });
-        services?.Invoke(collection);
-        return new Worker { Services = collection.BuildServiceProvider(), Logs = logs };
-    }
+    private static ProbeWorker<Seen> NewWorker(Action<RequestContextOptions>? configure = null, Action<IServiceCollection>? services = null) =>
+        ProbeSupport.NewWorker<Seen>(Tenant, configure, services);
 
     private static Seen Record(BasicDeliverEventArgs message)
     {
@@ -60,18 +36,8 @@ public sealed class ReviewProbes
             Tenant.Get(), Activity.Current, message.BasicProperties.Headers ?? new Dictionary<string, object?>());
     }
 
-    private static async Task PublishRawAsync(IChannel channel, string queue, string body, IDictionary<string, object?>? headers)
-    {
-        var properties = new BasicProperties { Headers = headers };
-        await channel.BasicPublishAsync("", queue, mandatory: false, properties, Encoding.UTF8.GetBytes(body));
-    }
-
-    /// <summary>A queue that outlives its consumers (so a test can count what came back), expiring after 2 minutes unused.</summary>
-    private static async Task<string> DeclareQueueAsync(IChannel channel, IDictionary<string, object?>? arguments = null)
-    {
-        var all = new Dictionary<string, object?>(arguments ?? new Dictionary<string, object?>()) { ["x-expires"] = 120_000 };
-        return (await channel.QueueDeclareAsync($"probe-{Guid.NewGuid():N}", durable: false, exclusive: false, autoDelete: false, arguments: all)).QueueName;
-    }
+    private static Task<string> DeclareQueueAsync(IChannel channel, IDictionary<string, object?>? arguments = null) =>
+        ProbeSupport.DeclareExpiringQueueAsync(channel, $"probe-{Guid.NewGuid():N}", arguments);
 
     private static async Task UntilAsync(Func<Task<bool>> condition, int seconds = 10, string what = "the condition")
     {
@@ -128,7 +94,7 @@ public sealed class ReviewProbes
         };
         foreach (var (name, headers) in cases)
         {
-            await PublishRawAsync(channel, queue, name, headers);
+            await ProbeSupport.PublishRawAsync(channel, queue, name, headers);
         }
 
         try
@@ -178,8 +144,8 @@ public sealed class ReviewProbes
         });
         await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
 
-        await PublishRawAsync(channel, queue, "lower", new Dictionary<string, object?> { ["x-request-id"] = "lower-case-id" });
-        await PublishRawAsync(channel, queue, "go", new Dictionary<string, object?> { ["X-Request-Id"] = "go-canonical-id" });
+        await ProbeSupport.PublishRawAsync(channel, queue, "lower", new Dictionary<string, object?> { ["x-request-id"] = "lower-case-id" });
+        await ProbeSupport.PublishRawAsync(channel, queue, "go", new Dictionary<string, object?> { ["X-Request-Id"] = "go-canonical-id" });
         await Wait.UntilAsync(() => worker.Seen.Count >= 2, seconds: 30);
 
         Assert.Equal("lower-case-id", worker.Seen.Single(s => s.Body == "lower").RequestId);
@@ -205,7 +171,7 @@ public sealed class ReviewProbes
         });
         await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
 
-        await PublishRawAsync(channel, queue, "dup", new Dictionary<string, object?>
+        await ProbeSupport.PublishRawAsync(channel, queue, "dup", new Dictionary<string, object?>
         {
             ["Traceparent"] = "00-11111111111111111111111111111111-1111111111111111-01",
             ["traceparent"] = "00-22222222222222222222222222222222-2222222222222222-01",
@@ -334,7 +300,7 @@ public sealed class ReviewProbes
         }
 
         await Wait.UntilAsync(() => worker.Seen.Count >= 2, seconds: 30);
-        var baggage = worker.Seen.ToDictionary(s => s.Body, s => Text(s.Headers.TryGetValue("baggage", out var b) ? b : null));
+        var baggage = worker.Seen.ToDictionary(s => s.Body, s => ProbeSupport.Text(s.Headers.TryGetValue("baggage", out var b) ? b : null));
         Assert.Contains("region=eu", baggage["tenant:False"], StringComparison.Ordinal);
         Assert.Contains("region=eu", baggage["tenant:True"], StringComparison.Ordinal); // fails: only "tenant=acme"
     }
@@ -362,7 +328,7 @@ public sealed class ReviewProbes
             RequeueOnFailure = false,
         };
         await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
-        await PublishRawAsync(channel, queue, "fail", new Dictionary<string, object?> { ["X-Request-ID"] = "fail-1" });
+        await ProbeSupport.PublishRawAsync(channel, queue, "fail", new Dictionary<string, object?> { ["X-Request-ID"] = "fail-1" });
 
         await Wait.UntilAsync(() => stopped.Any(a => a.DisplayName == $"process {queue}"), seconds: 30);
         var span = stopped.First(a => a.DisplayName == $"process {queue}");
@@ -421,14 +387,14 @@ public sealed class ReviewProbes
             RequeueOnFailure = false,
         };
         await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
-        await PublishRawAsync(channel, queue, "dlx", new Dictionary<string, object?> { ["X-Request-ID"] = "dlx-1" });
+        await ProbeSupport.PublishRawAsync(channel, queue, "dlx", new Dictionary<string, object?> { ["X-Request-ID"] = "dlx-1" });
 
         await UntilAsync(async () => await MessageCountAsync(connection, dead) == 1, seconds: 30, what: "the message dead-lettered");
         await Task.Delay(500);
         Assert.Equal(1, attempts);
         Assert.Equal(0u, await MessageCountAsync(connection, queue));
         var got = await channel.BasicGetAsync(dead, autoAck: true);
-        Assert.Equal("dlx-1", Text(got!.BasicProperties.Headers!["X-Request-ID"]));
+        Assert.Equal("dlx-1", ProbeSupport.Text(got!.BasicProperties.Headers!["X-Request-ID"]));
     }
 
     /// <summary>The consumer is cancelled (basic.cancel) while its handler runs: the message is still acknowledged.</summary>
@@ -448,7 +414,7 @@ public sealed class ReviewProbes
             worker.Seen.Enqueue(Record(message));
         });
         var tag = await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
-        await PublishRawAsync(channel, queue, "cancel", new Dictionary<string, object?> { ["X-Request-ID"] = "cancel-1" });
+        await ProbeSupport.PublishRawAsync(channel, queue, "cancel", new Dictionary<string, object?> { ["X-Request-ID"] = "cancel-1" });
         await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         var cancel = channel.BasicCancelAsync(tag);
@@ -490,7 +456,7 @@ public sealed class ReviewProbes
             await release.Task;
         });
         await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
-        await PublishRawAsync(setup, queue, "closed", new Dictionary<string, object?> { ["X-Request-ID"] = "closed-1" });
+        await ProbeSupport.PublishRawAsync(setup, queue, "closed", new Dictionary<string, object?> { ["X-Request-ID"] = "closed-1" });
         await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         // A channel error: the broker closes this channel (404) while the handler is still running.
@@ -507,7 +473,7 @@ public sealed class ReviewProbes
         await using var again = await connection.CreateChannelAsync();
         await UntilAsync(async () => await MessageCountAsync(connection, queue) == 1, seconds: 10);
         var redelivered = await again.BasicGetAsync(queue, autoAck: true);
-        Assert.Equal("closed-1", Text(redelivered!.BasicProperties.Headers!["X-Request-ID"]));
+        Assert.Equal("closed-1", ProbeSupport.Text(redelivered!.BasicProperties.Headers!["X-Request-ID"]));
         channel.Dispose();
     }
 
@@ -545,7 +511,7 @@ public sealed class ReviewProbes
             }
         });
         await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
-        await PublishRawAsync(setup, queue, "token", new Dictionary<string, object?> { ["X-Request-ID"] = "token-1" });
+        await ProbeSupport.PublishRawAsync(setup, queue, "token", new Dictionary<string, object?> { ["X-Request-ID"] = "token-1" });
         await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         await channel.CloseAsync().WaitAsync(TimeSpan.FromSeconds(30));
@@ -556,20 +522,6 @@ public sealed class ReviewProbes
         Assert.Empty(callbackExceptions.Select(e => e.ToString()));
         Assert.DoesNotContain(worker.Logs.Records, r => r.EventId.Name == "MessageHandlerFailed");
         channel.Dispose();
-    }
-
-    private static async Task<string> RabbitMqCtlAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("rabbitmqctl") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return output;
     }
 
     /// <summary>
@@ -605,12 +557,12 @@ public sealed class ReviewProbes
             }
         });
         await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
-        await PublishRawAsync(channel, queue, "drop", new Dictionary<string, object?> { ["X-Request-ID"] = "drop-1" });
+        await ProbeSupport.PublishRawAsync(channel, queue, "drop", new Dictionary<string, object?> { ["X-Request-ID"] = "drop-1" });
         await first.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
-        var line = (await RabbitMqCtlAsync("list_connections", "pid", "client_properties")).Split('\n').Single(l => l.Contains(name, StringComparison.Ordinal));
+        var line = (await Broker.RabbitMqCtlAsync("list_connections", "pid", "client_properties")).Split('\n').Single(l => l.Contains(name, StringComparison.Ordinal));
         var pid = line.Split('\t')[0].Trim();
-        await RabbitMqCtlAsync("close_connection", pid, "review probe");
+        await Broker.RabbitMqCtlAsync("close_connection", pid, "review probe");
         await recovered.Task.WaitAsync(TimeSpan.FromSeconds(30));
         release.SetResult();
 
@@ -652,7 +604,7 @@ public sealed class ReviewProbes
         await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
         for (var n = 0; n < 200; n++)
         {
-            await PublishRawAsync(publish, queue, $"{n}", new Dictionary<string, object?>
+            await ProbeSupport.PublishRawAsync(publish, queue, $"{n}", new Dictionary<string, object?>
             {
                 ["X-Request-ID"] = $"c-{n}",
                 ["baggage"] = $"tenant=t-{n}",
@@ -688,12 +640,12 @@ public sealed class ReviewProbes
         });
         await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
 
-        await PublishRawAsync(channel, queue, "admin1", new Dictionary<string, object?> { ["x-user-id"] = "admin", ["X-Request-ID"] = "u-1" });
-        await PublishRawAsync(channel, queue, "admin2", new Dictionary<string, object?> { ["x-user-id"] = "admin", ["X-Request-ID"] = "u-2" });
-        await PublishRawAsync(channel, queue, "anon1", new Dictionary<string, object?> { ["X-Request-ID"] = "u-3" });
-        await PublishRawAsync(channel, queue, "anon2", new Dictionary<string, object?> { ["X-Request-ID"] = "u-4" });
-        await PublishRawAsync(channel, queue, "invalid", new Dictionary<string, object?> { ["x-user-id"] = "SECRETVALUE%0D%0Ainjected", ["X-Request-ID"] = "u-5" });
-        await PublishRawAsync(channel, queue, "raw", new Dictionary<string, object?> { ["x-user-id"] = "SECRETRAW\nline", ["X-Request-ID"] = "u-6" });
+        await ProbeSupport.PublishRawAsync(channel, queue, "admin1", new Dictionary<string, object?> { ["x-user-id"] = "admin", ["X-Request-ID"] = "u-1" });
+        await ProbeSupport.PublishRawAsync(channel, queue, "admin2", new Dictionary<string, object?> { ["x-user-id"] = "admin", ["X-Request-ID"] = "u-2" });
+        await ProbeSupport.PublishRawAsync(channel, queue, "anon1", new Dictionary<string, object?> { ["X-Request-ID"] = "u-3" });
+        await ProbeSupport.PublishRawAsync(channel, queue, "anon2", new Dictionary<string, object?> { ["X-Request-ID"] = "u-4" });
+        await ProbeSupport.PublishRawAsync(channel, queue, "invalid", new Dictionary<string, object?> { ["x-user-id"] = "SECRETVALUE%0D%0Ainjected", ["X-Request-ID"] = "u-5" });
+        await ProbeSupport.PublishRawAsync(channel, queue, "raw", new Dictionary<string, object?> { ["x-user-id"] = "SECRETRAW\nline", ["X-Request-ID"] = "u-6" });
         await Wait.UntilAsync(() => worker.Seen.Count >= 6, seconds: 30);
 
         foreach (var seen in worker.Seen)
@@ -788,7 +740,7 @@ public sealed class ReviewProbes
                 return Task.CompletedTask;
             });
             await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
-            await PublishRawAsync(channel, queue, "p", new Dictionary<string, object?> { ["x-user-id"] = "mallory", ["X-Request-ID"] = "policy-1" });
+            await ProbeSupport.PublishRawAsync(channel, queue, "p", new Dictionary<string, object?> { ["x-user-id"] = "mallory", ["X-Request-ID"] = "policy-1" });
             await Wait.UntilAsync(() => !worker.Seen.IsEmpty, seconds: 30);
 
             var seen = Assert.Single(worker.Seen);

@@ -22,71 +22,23 @@ public sealed class SecondReviewProbes
 {
     private static readonly ContextVar<string?> Tenant = new("SecondProbeTenant", null);
 
-    private static string Text(object? value) => value is byte[] bytes ? Encoding.UTF8.GetString(bytes) : value?.ToString() ?? "";
 
     private sealed record Seen(string Body, bool Redelivered, string? RequestId, string? TraceId, Activity? Activity, IDictionary<string, object?> Headers);
 
-    private sealed class Worker : IAsyncDisposable
-    {
-        public required ServiceProvider Services { get; init; }
-
-        public required LogCollector Logs { get; init; }
-
-        public ConcurrentQueue<Seen> Seen { get; } = new();
-
-        public ValueTask DisposeAsync() => Services.DisposeAsync();
-    }
-
-    private static Worker NewWorker(Action<RequestContextOptions>? configure = null, Action<IServiceCollection>? services = null)
-    {
-        var logs = new LogCollector();
-        var collection = new ServiceCollection()
-            .AddLogging(logging => logging.AddProvider(logs).SetMinimumLevel(LogLevel.Debug))
-            .AddRequestContextRabbitMQ()
-            .Configure<RequestContextOptions>(options =>
-            {
-                options.Baggage.Add(Tenant, "tenant");
-                configure?.Invoke(options);
-            });
-        services?.Invoke(collection);
-        return new Worker { Services = collection.BuildServiceProvider(), Logs = logs };
-    }
+    private static ProbeWorker<Seen> NewWorker(Action<RequestContextOptions>? configure = null, Action<IServiceCollection>? services = null) =>
+        ProbeSupport.NewWorker<Seen>(Tenant, configure, services);
 
     private static Seen Record(BasicDeliverEventArgs message) => new(
         Encoding.UTF8.GetString(message.Body.Span), message.Redelivered, RequestContext.RequestId.Get(), RequestContext.Trace.Get()?.TraceId,
         Activity.Current, message.BasicProperties.Headers ?? new Dictionary<string, object?>());
 
-    private static async Task PublishRawAsync(IChannel channel, string queue, string body, IDictionary<string, object?>? headers)
-    {
-        var properties = new BasicProperties { Headers = headers };
-        await channel.BasicPublishAsync("", queue, mandatory: false, properties, Encoding.UTF8.GetBytes(body));
-    }
-
-    /// <summary>A queue that survives its connection (x-expires 2 minutes), so that what was never settled can be counted.</summary>
-    private static async Task<string> DeclareQueueAsync(IChannel channel, string? name = null)
-    {
-        var arguments = new Dictionary<string, object?> { ["x-expires"] = 120_000 };
-        return (await channel.QueueDeclareAsync(name ?? $"probe2-{Guid.NewGuid():N}", durable: false, exclusive: false, autoDelete: false, arguments: arguments)).QueueName;
-    }
-
-    private static async Task<string> RabbitMqCtlAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("rabbitmqctl") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return output;
-    }
+    private static Task<string> DeclareQueueAsync(IChannel channel, string? name = null) =>
+        ProbeSupport.DeclareExpiringQueueAsync(channel, name ?? $"probe2-{Guid.NewGuid():N}");
 
     /// <summary>The queue's ready and unacknowledged counts, as the broker sees them now.</summary>
     private static async Task<(int Ready, int Unacked)> CountsAsync(string queue)
     {
-        var output = await RabbitMqCtlAsync("list_queues", "-q", "--no-table-headers", "name", "messages_ready", "messages_unacknowledged");
+        var output = await Broker.RabbitMqCtlAsync("list_queues", "-q", "--no-table-headers", "name", "messages_ready", "messages_unacknowledged");
         var line = output.Split('\n').Select(l => l.Split('\t', StringSplitOptions.TrimEntries)).Single(f => f[0] == queue);
         return (int.Parse(line[1], System.Globalization.CultureInfo.InvariantCulture), int.Parse(line[2], System.Globalization.CultureInfo.InvariantCulture));
     }
@@ -147,11 +99,11 @@ public sealed class SecondReviewProbes
             }
         });
         await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
-        await PublishRawAsync(channel, queue, "recover", new Dictionary<string, object?> { ["X-Request-ID"] = "recover-1" });
+        await ProbeSupport.PublishRawAsync(channel, queue, "recover", new Dictionary<string, object?> { ["X-Request-ID"] = "recover-1" });
         await first.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
-        var line = (await RabbitMqCtlAsync("list_connections", "pid", "client_properties")).Split('\n').Single(l => l.Contains(name, StringComparison.Ordinal));
-        await RabbitMqCtlAsync("close_connection", line.Split('\t')[0].Trim(), "second review probe");
+        var line = (await Broker.RabbitMqCtlAsync("list_connections", "pid", "client_properties")).Split('\n').Single(l => l.Contains(name, StringComparison.Ordinal));
+        await Broker.RabbitMqCtlAsync("close_connection", line.Split('\t')[0].Trim(), "second review probe");
         await recovered.Task.WaitAsync(TimeSpan.FromSeconds(30));
         release.SetResult();
         await redeliveryDone.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -195,7 +147,7 @@ public sealed class SecondReviewProbes
             return Task.CompletedTask;
         });
         await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
-        await PublishRawAsync(channel, queue, "listener", new Dictionary<string, object?> { ["X-Request-ID"] = "listener-1" });
+        await ProbeSupport.PublishRawAsync(channel, queue, "listener", new Dictionary<string, object?> { ["X-Request-ID"] = "listener-1" });
         await Wait.UntilAsync(() => !worker.Seen.IsEmpty, seconds: 30);
 
         await AssertSettledAsync(queue, seconds: 5, because: "the handler completed");
@@ -248,7 +200,7 @@ public sealed class SecondReviewProbes
             RequeueOnFailure = false,
         };
         await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
-        await PublishRawAsync(channel, queue, "logfail", new Dictionary<string, object?> { ["X-Request-ID"] = "logfail-1" });
+        await ProbeSupport.PublishRawAsync(channel, queue, "logfail", new Dictionary<string, object?> { ["X-Request-ID"] = "logfail-1" });
         await Wait.UntilAsync(() => Volatile.Read(ref attempts) >= 1, seconds: 30);
 
         await AssertSettledAsync(queue, seconds: 5, because: "the handler failed with RequeueOnFailure = false (rejected)");
@@ -375,7 +327,7 @@ public sealed class SecondReviewProbes
         await Wait.UntilAsync(() => !worker.Seen.IsEmpty, seconds: 30);
         var seen = Assert.Single(worker.Seen);
         Assert.NotEqual("55555555555555555555555555555555", seen.TraceId); // the traceparent was replaced
-        var tracestate = seen.Headers.Where(h => string.Equals(h.Key, "tracestate", StringComparison.OrdinalIgnoreCase)).Select(h => Text(h.Value)).ToList();
+        var tracestate = seen.Headers.Where(h => string.Equals(h.Key, "tracestate", StringComparison.OrdinalIgnoreCase)).Select(h => ProbeSupport.Text(h.Value)).ToList();
         Assert.DoesNotContain("foreign=old-trace", tracestate);
         Assert.NotEqual("foreign=old-trace", seen.Activity?.TraceStateString);
     }
@@ -546,7 +498,7 @@ public sealed class SecondReviewProbes
         const string producerSpan = "b7ad6b7169203331";
         for (var i = 0; i < 20; i++)
         {
-            await PublishRawAsync(channel, queue, i == 0 ? "fail" : $"ok-{i:D2}", new Dictionary<string, object?>
+            await ProbeSupport.PublishRawAsync(channel, queue, i == 0 ? "fail" : $"ok-{i:D2}", new Dictionary<string, object?>
             {
                 ["X-Request-ID"] = $"doc-{i}",
                 ["traceparent"] = $"00-{producerTrace}-{producerSpan}-01",
@@ -593,7 +545,7 @@ public sealed class SecondReviewProbes
                 return Task.CompletedTask;
             });
             await channel.BasicConsumeAsync(queue, autoAck: false, consumer);
-            await PublishRawAsync(channel, queue, "u", new Dictionary<string, object?> { ["x-user-id"] = "SECRETID%0A", ["X-User-Id"] = "SECRETTWO" });
+            await ProbeSupport.PublishRawAsync(channel, queue, "u", new Dictionary<string, object?> { ["x-user-id"] = "SECRETID%0A", ["X-User-Id"] = "SECRETTWO" });
             await Wait.UntilAsync(() => !worker.Seen.IsEmpty, seconds: 30);
             await Task.Delay(200);
 
