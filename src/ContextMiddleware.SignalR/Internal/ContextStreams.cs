@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 
 namespace ContextMiddleware.SignalR.Internal;
 
@@ -27,6 +29,14 @@ internal static class ContextStreams
         return true;
     }
 
+    // Native AOT and trimming: Create<T> is made for the stream's element type at run time. For a reference type that is
+    // the one shared instantiation Native AOT always compiles; SignalR itself refuses a hub method that streams a value
+    // type when dynamic code is not supported (at start-up, before any invocation reaches this), and such a stream is
+    // left unwrapped here rather than failing. The interfaces read are those of the hub method's declared return type,
+    // which SignalR enumerates through IAsyncEnumerable<T>, so the trimmer keeps that implementation.
+    [UnconditionalSuppressMessage("AotAnalysis", "IL3050:RequiresDynamicCode", Justification = "Value types are excluded when dynamic code is not supported; reference types share one compiled instantiation.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2060:MakeGenericMethod", Justification = "Create<T> puts no trimming requirement on T.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2070:GetInterfaces", Justification = "SignalR enumerates the result through the IAsyncEnumerable<T> it implements, which is therefore kept.")]
     private static Func<object, ExecutionContext, HubCallSource, object>? WrapperFor(Type returnType)
     {
         if (returnType.IsGenericType && (returnType.GetGenericTypeDefinition() == typeof(Task<>) || returnType.GetGenericTypeDefinition() == typeof(ValueTask<>)))
@@ -41,8 +51,13 @@ internal static class ContextStreams
             return null;
         }
 
-        return s_create.MakeGenericMethod(enumerable.GetGenericArguments()[0])
-            .CreateDelegate<Func<object, ExecutionContext, HubCallSource, object>>();
+        var element = enumerable.GetGenericArguments()[0];
+        if (!RuntimeFeature.IsDynamicCodeSupported && element.IsValueType)
+        {
+            return null;
+        }
+
+        return s_create.MakeGenericMethod(element).CreateDelegate<Func<object, ExecutionContext, HubCallSource, object>>();
     }
 
 #pragma warning disable CA1859 // The delegate made from it returns object: one delegate type for every T.

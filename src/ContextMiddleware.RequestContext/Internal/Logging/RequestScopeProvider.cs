@@ -56,7 +56,19 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
         }
 
         t_frameworkHasRequestId = false;
-        _framework.ForEachScope(Observer<TState>.Callback, (callback, state, requestId));
+        var walk = FrameworkScopeWalk<TState>.Rent(callback, state, requestId);
+        try
+        {
+            // The framework's generic ForEachScope is called with one closed state type, never with a type built from
+            // TState (a tuple of it): the Native AOT compiler (ILCompiler 10.0) fails its generic-cycle analysis of this
+            // assembly on such a call ("Read out of bounds"). NativeAotTests publishes an app to keep it so.
+            _framework.ForEachScope(FrameworkScopeWalk.Callback, walk);
+        }
+        finally
+        {
+            walk.Return();
+        }
+
         var withRequestId = !t_frameworkHasRequestId;
         var trace = RequestContext.Trace.Get();
         var traceForScope = _frameworkWritesTraceIds && Activity.Current is not null ? null : trace;
@@ -199,26 +211,63 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
     /// Passes each framework scope on, noting whether one already carries the request's id, and leaving out another
     /// request's id.
     /// </summary>
-    private static class Observer<TState>
+    /// <summary>One walk over the framework's scopes: notes whether one carries the request's id, passes each on.</summary>
+    private abstract class FrameworkScopeWalk
     {
-        public static readonly Action<object?, (Action<object?, TState> Callback, TState State, string RequestId)> Callback =
-            static (scope, walk) =>
+        public static readonly Action<object?, FrameworkScopeWalk> Callback = static (scope, walk) =>
+        {
+            switch (RequestIdIn(scope, walk.RequestId))
             {
-                switch (RequestIdIn(scope, walk.RequestId))
-                {
-                    case RequestIdInScope.Same:
-                        t_frameworkHasRequestId = true;
-                        break;
-                    case RequestIdInScope.EnclosingRequest:
-                        // Hosting's scope of an enclosing request (a SignalR connection's request around its hub
-                        // invocations): the event's RequestId is the current call's, so that scope is passed on without
-                        // the enclosing request's id (a hub invocation's scope names it ConnectionRequestId).
-                        scope = WithoutRequestId.Of(scope!);
-                        break;
-                }
+                case RequestIdInScope.Same:
+                    t_frameworkHasRequestId = true;
+                    break;
+                case RequestIdInScope.EnclosingRequest:
+                    // Hosting's scope of an enclosing request (a SignalR connection's request around its hub
+                    // invocations): the event's RequestId is the current call's, so that scope is passed on without
+                    // the enclosing request's id (a hub invocation's scope names it ConnectionRequestId).
+                    scope = WithoutRequestId.Of(scope!);
+                    break;
+            }
 
-                walk.Callback(scope, walk.State);
-            };
+            walk.Forward(scope);
+        };
+
+        protected string RequestId { get; set; } = "";
+
+        protected abstract void Forward(object? scope);
+    }
+
+    /// <summary>
+    /// The walk for a provider's callback and state: one instance per thread and state type, reused (a walk started
+    /// inside another on the same thread gets its own), holding the callback and state only while it runs.
+    /// </summary>
+    private sealed class FrameworkScopeWalk<TState> : FrameworkScopeWalk
+    {
+        [ThreadStatic]
+        private static FrameworkScopeWalk<TState>? t_idle;
+
+        private Action<object?, TState>? _callback;
+        private TState? _state;
+
+        public static FrameworkScopeWalk<TState> Rent(Action<object?, TState> callback, TState state, string requestId)
+        {
+            var walk = t_idle ?? new FrameworkScopeWalk<TState>();
+            t_idle = null;
+            walk._callback = callback;
+            walk._state = state;
+            walk.RequestId = requestId;
+            return walk;
+        }
+
+        public void Return()
+        {
+            _callback = null;
+            _state = default;
+            RequestId = "";
+            t_idle = this;
+        }
+
+        protected override void Forward(object? scope) => _callback!(scope, _state!);
     }
 
     /// <summary>Receives the scope provider a logger factory hands to providers that show scopes.</summary>
