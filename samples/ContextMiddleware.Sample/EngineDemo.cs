@@ -3,8 +3,9 @@ using ContextMiddleware;
 namespace ContextMiddleware.Sample;
 
 /// <summary>
-/// The guide's examples ("Context Variables with contextvars"), one by one, on ContextMiddleware's engine. Each
-/// prints the lines the guide shows; where .NET behaves differently from Python, the demo says so.
+/// The classic Python contextvars examples (a global overwritten by interleaved requests, handle_request with gather,
+/// tokens, copy_context, create_task, threads), one by one, on ContextMiddleware's engine. Each prints the lines the
+/// Python version prints; where .NET behaves differently from Python, the demo says so.
 /// </summary>
 public static class EngineDemo
 {
@@ -14,7 +15,7 @@ public static class EngineDemo
     private static readonly ContextVar<string> TraceId = new("trace_id", "");
     private static readonly ContextVar<string> ThreadLocalVar = new("thread_local_var", "default");
 
-    // The guide's first example: a plain global, overwritten when requests interleave.
+    // The first example: a plain global, overwritten when requests interleave.
     private static string? s_globalRequestId;
 
     /// <summary>Runs every example, writing its lines to <paramref name="output"/>.</summary>
@@ -71,7 +72,7 @@ public static class EngineDemo
         await Task.WhenAll(HandleRequest("req-123"), HandleRequest("req-456"));
     }
 
-    /// <summary>Example 2: the guide's <c>handle_request</c>/<c>fetch_data</c> with <c>gather</c>.</summary>
+    /// <summary>Example 2: <c>handle_request</c>/<c>fetch_data</c> with <c>gather</c>.</summary>
     public static async Task GatherAsync(TextWriter output)
     {
         async Task FetchData()

@@ -3,7 +3,7 @@ using ContextMiddleware.Sample.Demo;
 
 // dotnet run --project samples/ContextMiddleware.Sample                 serves the API and prints curl commands to try
 // dotnet run --project samples/ContextMiddleware.Sample -- demo         self-running demo: two concurrent requests, then exits
-// dotnet run --project samples/ContextMiddleware.Sample -- engine-demo  the guide's examples on the bare engine
+// dotnet run --project samples/ContextMiddleware.Sample -- engine-demo  the classic contextvars examples on the bare engine
 switch (args is [var first, ..] && !first.StartsWith('-') ? first : "serve")
 {
     case "serve":

@@ -40,7 +40,7 @@ internal static class SampleApp
         services.AddProblemDetails();
         services.AddSingleton<DevTokenIssuer>();
 
-        // The guide's handle_request -> fetch_user_data -> process_payment, as services that never take an id.
+        // The classic contextvars example's handle_request -> fetch_user_data -> process_payment, as services that never take an id.
         services.AddScoped<OrderService>();
         services.AddScoped<UserDirectory>();
         services.AddSingleton<InventoryService>();

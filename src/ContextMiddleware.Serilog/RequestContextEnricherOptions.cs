@@ -28,7 +28,8 @@ public sealed class RequestContextEnricherOptions
 
     /// <summary>
     /// Gets or sets the value the request id, trace id and span id properties take on events written outside any
-    /// request (startup, timers), like the guide's <c>"no-trace"</c>; null leaves the properties out.
+    /// request (startup, timers), like the <c>"no-trace"</c> default of a Python logging filter; null leaves the
+    /// properties out.
     /// </summary>
     /// <value>Default: <see langword="null"/>.</value>
     public string? OutsideRequestValue { get; set; }

@@ -31,8 +31,8 @@ public static class RequestContextLoggerEnrichmentConfigurationExtensions
     /// <summary>
     /// Adds the value of <paramref name="variable"/> where the event is written (its default where it is not set, as
     /// <c>Get()</c> reads it) as the property <paramref name="propertyName"/>; absent where the variable has neither a
-    /// value nor a default, or the value is null. The counterpart of the guide's logging filter for your own variables
-    /// (a tenant, a job id).
+    /// value nor a default, or the value is null. The counterpart of a Python logging filter that reads a contextvar,
+    /// for your own variables (a tenant, a job id).
     /// </summary>
     /// <typeparam name="T">The type of the variable's value.</typeparam>
     /// <param name="enrichment">The enrichment configuration.</param>

@@ -2,7 +2,7 @@ using ContextMiddleware.Sample;
 
 namespace ContextMiddleware.Sample.Tests;
 
-/// <summary>The guide's examples, as the engine demo prints them, with the outcome the guide shows.</summary>
+/// <summary>The classic contextvars examples, as the engine demo prints them, with the outcome the Python versions show.</summary>
 public class EngineDemoTests
 {
     [Fact]

@@ -7,7 +7,7 @@ namespace ContextMiddleware.Sample.Demo;
 
 /// <summary>
 /// <c>dotnet run --project samples/ContextMiddleware.Sample -- demo</c>: starts the sample on a free loopback port,
-/// sends the guide's two concurrent requests (req-123 anonymous, req-456 as alice), waits for their background jobs,
+/// sends two concurrent requests (req-123 anonymous, req-456 as alice), waits for their background jobs,
 /// then tracks both orders over SignalR at once (two stream invocations on one connection), prints the log lines as
 /// they were written, checks that every line carries its own request's (or invocation's) ids, and exits 0 when it
 /// does (1 when it does not).
@@ -48,7 +48,7 @@ internal static class SampleDemo
         using var client = new HttpClient(new SocketsHttpHandler { ActivityHeadersPropagator = null }) { BaseAddress = address };
         var token = app.Services.GetRequiredService<DevTokenIssuer>().Issue("alice", "Alice");
 
-        output.WriteLine($"The sample listens on {address}. Two concurrent requests, as in the guide:");
+        output.WriteLine($"The sample listens on {address}. Two concurrent requests:");
         foreach (var request in Requests)
         {
             output.WriteLine($"  GET /orders/{request.OrderId}  X-Request-ID: {request.RequestId}  "

@@ -3,7 +3,7 @@ using ContextMiddleware.AspNetCore;
 namespace ContextMiddleware.Sample.Orders;
 
 /// <summary>
-/// The guide's <c>handle_request</c>: fetches the user's data, processes the payment, reserves the items in parallel
+/// The classic contextvars example's <c>handle_request</c>: fetches the user's data, processes the payment, reserves the items in parallel
 /// and queues a confirmation email. No method takes a request id; every log line still shows the right one.
 /// </summary>
 internal sealed class OrderService(

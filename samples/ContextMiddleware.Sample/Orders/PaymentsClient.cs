@@ -1,7 +1,7 @@
 namespace ContextMiddleware.Sample.Orders;
 
 /// <summary>
-/// The guide's <c>process_payment</c>, as a call to a payment service over HTTP. The HttpClient was registered with
+/// The classic contextvars example's <c>process_payment</c>, as a call to a payment service over HTTP. The HttpClient was registered with
 /// <c>AddRequestContextPropagation()</c>: the payment service receives this request's id and trace.
 /// </summary>
 internal sealed class PaymentsClient(HttpClient http, ILogger<PaymentsClient> logger)
