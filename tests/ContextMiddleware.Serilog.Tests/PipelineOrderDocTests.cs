@@ -67,6 +67,10 @@ public class PipelineOrderDocTests
         var httpResponse = Assert.Single(events, e => Property(e, "SourceContext") == HttpLogging && Property(e, "StatusCode") is not null);
         Assert.Equal("500", Property(httpResponse, "StatusCode"));
         Assert.Equal(RequestId, Property(httpResponse, "X-Request-ID"));
+
+        // A header HttpLogging is not told to show is redacted: the request's X-Request-ID here.
+        var httpRequest = Assert.Single(events, e => Property(e, "SourceContext") == HttpLogging && Property(e, "Method") == "GET");
+        Assert.Equal("[Redacted]", Property(httpRequest, "X-Request-ID"));
     }
 
     [Theory]
