@@ -8,7 +8,8 @@ public static class Repository
 {
     public static string Root { get; } = Path.GetFullPath(Metadata("RepositoryRoot"));
 
-    public static string WorkerApp { get; } = Path.GetFullPath(Metadata("WorkerApp"));
+    /// <summary>The worker app next to the tests (only in the projects that build it).</summary>
+    public static string WorkerApp => Path.GetFullPath(Metadata("WorkerApp"));
 
     /// <summary>The .NET installation running the tests.</summary>
     public static string DotnetRoot { get; } =

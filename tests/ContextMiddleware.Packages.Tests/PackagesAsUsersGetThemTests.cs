@@ -2,62 +2,36 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using System.Xml.Linq;
+using ContextMiddleware.Packages.Tests.Support;
 using ContextMiddleware.Requests.Tests.Support;
 
-namespace ContextMiddleware.Requests.Tests;
+namespace ContextMiddleware.Packages.Tests;
 
 /// <summary>
-/// The packages as users get them: every package packed into a local folder feed, then a fresh app outside the
-/// repository (no project references, no Directory.Build.props) that references two of them as packages, served over
-/// Kestrel on 127.0.0.1: it answers a request and logs a line with the request's ids.
+/// The packages as users get them: every package packed into a local folder feed (<see cref="PackageFeed"/>), then a
+/// fresh app outside the repository (no project references, no Directory.Build.props) that references two of them as
+/// packages, served over Kestrel on 127.0.0.1: it answers a request and logs a line with the request's ids.
 /// </summary>
-public class PackagesAsUsersGetThemTests
+[Collection(PackagesCollection.Name)]
+public class PackagesAsUsersGetThemTests(PackageFeed feed)
 {
-    private static readonly string[] Packages =
-    [
-        "ContextMiddleware.Core", "ContextMiddleware.RequestContext", "ContextMiddleware.AspNetCore", "ContextMiddleware.Serilog",
-        "ContextMiddleware.Telemetry", "ContextMiddleware.SignalR", "ContextMiddleware.Grpc", "ContextMiddleware.RabbitMQ",
-        "ContextMiddleware.Hangfire",
-    ];
-
-    private static readonly Dictionary<string, string> Quiet = new()
-    {
-        ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
-        ["DOTNET_NOLOGO"] = "1",
-        ["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1",
-    };
-
     [Fact]
     public async Task EveryPackagePacks_AndAFreshAppUsingThemServesARequestAndLogsItsIds()
     {
-        var dotnet = Path.Combine(Repository.DotnetRoot, "dotnet");
+        var dotnet = PackageFeed.Dotnet;
+        var version = feed.Version;
         var work = Directory.CreateTempSubdirectory("packages-as-users-");
-        var version = $"0.1.0-local.{Guid.NewGuid():N}"[..30];
         try
         {
-            // Every package, into a folder feed (a version of this run's own, so that no cached package is used).
-            var feed = Directory.CreateDirectory(Path.Combine(work.FullName, "feed")).FullName;
-            var filter = Path.Combine(work.FullName, "packages.slnf");
-            await File.WriteAllTextAsync(filter, JsonSerializer.Serialize(new
-            {
-                solution = new
-                {
-                    path = Path.Combine(Repository.Root, "ContextMiddleware.sln"),
-                    projects = Packages.Select(name => Path.Combine("src", name, $"{name}.csproj")).ToArray(),
-                },
-            }));
-            var (packed, packOutput) = await Repository.RunAsync(
-                dotnet, ["pack", filter, "-c", "Release", "-o", feed, $"-p:Version={version}", "-nologo"], Quiet, timeout: TimeSpan.FromMinutes(6));
-            Assert.True(packed == 0, packOutput);
+            Assert.True(feed.Pack.ExitCode == 0, feed.Pack.Output);
             Assert.Equal(
-                Packages.Select(name => $"{name}.{version}.nupkg").Order(),
-                Directory.EnumerateFiles(feed, "*.nupkg").Select(Path.GetFileName).Order());
+                PackageFeed.Packages.Select(name => $"{name}.{version}.nupkg").Order(),
+                Directory.EnumerateFiles(feed.Folder, "*.nupkg").Select(Path.GetFileName).Order());
 
             // Each package's page is its own README, with its icon and its changelog.
-            foreach (var name in Packages)
+            foreach (var name in PackageFeed.Packages)
             {
-                using var package = System.IO.Compression.ZipFile.OpenRead(Path.Combine(feed, $"{name}.{version}.nupkg"));
+                using var package = System.IO.Compression.ZipFile.OpenRead(Path.Combine(feed.Folder, $"{name}.{version}.nupkg"));
                 var readme = new StreamReader(package.GetEntry("README.md")!.Open()).ReadToEnd();
                 Assert.StartsWith($"# {name}", readme, StringComparison.Ordinal);
                 Assert.Contains($"dotnet add package {name}", readme, StringComparison.Ordinal);
@@ -68,18 +42,8 @@ public class PackagesAsUsersGetThemTests
 
             // A fresh app that knows nothing of the repository.
             var app = Directory.CreateDirectory(Path.Combine(work.FullName, "app")).FullName;
-            var versions = XDocument.Load(Path.Combine(Repository.Root, "Directory.Packages.props")).Descendants("PackageVersion")
-                .ToDictionary(item => (string)item.Attribute("Include")!, item => (string)item.Attribute("Version")!);
-            await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), $"""
-                <?xml version="1.0" encoding="utf-8"?>
-                <configuration>
-                  <packageSources>
-                    <clear />
-                    <add key="local" value="{feed}" />
-                    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
-                  </packageSources>
-                </configuration>
-                """);
+            var versions = feed.Versions;
+            await feed.WriteNuGetConfigAsync(app);
             await File.WriteAllTextAsync(Path.Combine(app, "FreshApp.csproj"), $"""
                 <Project Sdk="Microsoft.NET.Sdk.Web">
                   <PropertyGroup>
@@ -117,7 +81,7 @@ public class PackagesAsUsersGetThemTests
                 });
                 app.Run();
                 """);
-            var (built, buildOutput) = await Repository.RunAsync(dotnet, ["build", app, "-c", "Release", "-nologo"], Quiet, app, TimeSpan.FromMinutes(4));
+            var (built, buildOutput) = await Repository.RunAsync(dotnet, ["build", app, "-c", "Release", "-nologo"], PackageFeed.Quiet, app, TimeSpan.FromMinutes(4));
             Assert.True(built == 0, buildOutput);
 
             var port = FreePort();
@@ -178,14 +142,6 @@ public class PackagesAsUsersGetThemTests
         finally
         {
             work.Delete(recursive: true);
-            foreach (var name in Packages)
-            {
-                var cached = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages", name.ToLowerInvariant(), version);
-                if (Directory.Exists(cached))
-                {
-                    Directory.Delete(cached, recursive: true);
-                }
-            }
         }
     }
 

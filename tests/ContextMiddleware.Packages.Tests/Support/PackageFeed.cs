@@ -1,0 +1,93 @@
+using System.Text.Json;
+using System.Xml.Linq;
+using ContextMiddleware.Requests.Tests.Support;
+
+namespace ContextMiddleware.Packages.Tests.Support;
+
+/// <summary>
+/// Every package packed once into a local folder feed, with a version of the run's own (so that no cached package is
+/// used), for the tests of the <see cref="PackagesCollection"/>; the feed and the packages restored from it are
+/// removed at the end.
+/// </summary>
+public sealed class PackageFeed : IAsyncLifetime
+{
+    public static readonly string[] Packages =
+    [
+        "ContextMiddleware.Core", "ContextMiddleware.RequestContext", "ContextMiddleware.AspNetCore", "ContextMiddleware.Serilog",
+        "ContextMiddleware.Telemetry", "ContextMiddleware.SignalR", "ContextMiddleware.Grpc", "ContextMiddleware.RabbitMQ",
+        "ContextMiddleware.Hangfire",
+    ];
+
+    public static readonly Dictionary<string, string> Quiet = new()
+    {
+        ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+        ["DOTNET_NOLOGO"] = "1",
+        ["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1",
+    };
+
+    private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("package-feed-");
+
+    public static string Dotnet { get; } = Path.Combine(Repository.DotnetRoot, "dotnet");
+
+    public string Version { get; } = $"0.1.0-local.{Guid.NewGuid():N}"[..30];
+
+    public string Folder => Path.Combine(_work.FullName, "feed");
+
+    /// <summary>The exit code and output of the pack (the tests assert on them, so that a failure is shown once per test).</summary>
+    public (int ExitCode, string Output) Pack { get; private set; }
+
+    /// <summary>The versions of Directory.Packages.props, for the third-party packages a fresh project references.</summary>
+    public IReadOnlyDictionary<string, string> Versions { get; } =
+        XDocument.Load(Path.Combine(Repository.Root, "Directory.Packages.props")).Descendants("PackageVersion")
+            .ToDictionary(item => (string)item.Attribute("Include")!, item => (string)item.Attribute("Version")!);
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(Folder);
+        var filter = Path.Combine(_work.FullName, "packages.slnf");
+        await File.WriteAllTextAsync(filter, JsonSerializer.Serialize(new
+        {
+            solution = new
+            {
+                path = Path.Combine(Repository.Root, "ContextMiddleware.sln"),
+                projects = Packages.Select(name => Path.Combine("src", name, $"{name}.csproj")).ToArray(),
+            },
+        }));
+        Pack = await Repository.RunAsync(
+            Dotnet, ["pack", filter, "-c", "Release", "-o", Folder, $"-p:Version={Version}", "-nologo"], Quiet, timeout: TimeSpan.FromMinutes(6));
+    }
+
+    /// <summary>Writes a nuget.config that reads the feed first, then nuget.org.</summary>
+    public Task WriteNuGetConfigAsync(string directory) => File.WriteAllTextAsync(Path.Combine(directory, "nuget.config"), $"""
+        <?xml version="1.0" encoding="utf-8"?>
+        <configuration>
+          <packageSources>
+            <clear />
+            <add key="local" value="{Folder}" />
+            <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+          </packageSources>
+        </configuration>
+        """);
+
+    public Task DisposeAsync()
+    {
+        _work.Delete(recursive: true);
+        foreach (var name in Packages)
+        {
+            var cached = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages", name.ToLowerInvariant(), Version);
+            if (Directory.Exists(cached))
+            {
+                Directory.Delete(cached, recursive: true);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>The tests that build from the repository in Release: one at a time, sharing one feed.</summary>
+[CollectionDefinition(Name)]
+public sealed class PackagesCollection : ICollectionFixture<PackageFeed>
+{
+    public const string Name = "Packages";
+}
