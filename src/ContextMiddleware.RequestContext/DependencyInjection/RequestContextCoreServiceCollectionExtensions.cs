@@ -118,12 +118,8 @@ public static class RequestContextCoreServiceCollectionExtensions
                         section.Bind(options);
                     }
                 })
-                .Validate(static options => options.Capacity >= 1, "RequestContext:BackgroundWorkQueue:Capacity must be at least 1.")
-                .Validate(static options => options.MaxConcurrency >= 1, "RequestContext:BackgroundWorkQueue:MaxConcurrency must be at least 1.")
-                .Validate(
-                    static options => options.ItemTimeout > TimeSpan.Zero || options.ItemTimeout == Timeout.InfiniteTimeSpan,
-                    "RequestContext:BackgroundWorkQueue:ItemTimeout must be positive (or -00:00:00.001 for no limit).")
                 .ValidateOnStart();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BackgroundWorkQueueOptions>, BackgroundWorkQueueOptionsValidator>());
             services.AddSingleton<BackgroundWorkQueue>();
             services.AddSingleton<IBackgroundWorkQueue>(static provider => provider.GetRequiredService<BackgroundWorkQueue>());
             services.AddSingleton<IHostedService>(static provider => provider.GetRequiredService<BackgroundWorkQueue>());

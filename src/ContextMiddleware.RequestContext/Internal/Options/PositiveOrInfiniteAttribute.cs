@@ -1,0 +1,12 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ContextMiddleware.AspNetCore.Internal.Options;
+
+/// <summary>A <see cref="TimeSpan"/> that is positive, or <see cref="Timeout.InfiniteTimeSpan"/> (no limit).</summary>
+[AttributeUsage(AttributeTargets.Property)]
+internal sealed class PositiveOrInfiniteAttribute : ValidationAttribute
+{
+    /// <inheritdoc />
+    public override bool IsValid(object? value) =>
+        value is TimeSpan span && (span > TimeSpan.Zero || span == Timeout.InfiniteTimeSpan);
+}
