@@ -38,6 +38,11 @@ public class PackagesAsUsersGetThemTests(PackageFeed feed)
                 Assert.True(package.GetEntry("README.md")!.Length < 4096, $"{name}'s README is {package.GetEntry("README.md")!.Length} bytes");
                 Assert.NotNull(package.GetEntry("icon.png"));
                 Assert.NotNull(package.GetEntry("CHANGELOG.md"));
+
+                // SourceLink: the package names the commit it was built from; its symbols are a package of their own.
+                var nuspec = new StreamReader(package.GetEntry($"{name}.nuspec")!.Open()).ReadToEnd();
+                Assert.Matches(@"<repository type=""git"" url=""https://github\.com/contextmiddleware/contextmiddleware\.git""[^>]* commit=""[0-9a-f]{40}""", nuspec);
+                Assert.True(File.Exists(Path.Combine(feed.Folder, $"{name}.{version}.snupkg")), $"{name} has no symbols package");
             }
 
             // A fresh app that knows nothing of the repository.
