@@ -23,7 +23,8 @@ public class PackagesAsUsersGetThemTests(PackageFeed feed)
         var work = Directory.CreateTempSubdirectory("packages-as-users-");
         try
         {
-            Assert.True(feed.Pack.ExitCode == 0, feed.Pack.Output);
+            var pack = await feed.PackAsync();
+            Assert.True(pack.ExitCode == 0, pack.Output);
             Assert.Equal(
                 PackageFeed.Packages.Select(name => $"{name}.{version}.nupkg").Order(),
                 Directory.EnumerateFiles(feed.Folder, "*.nupkg").Select(Path.GetFileName).Order());

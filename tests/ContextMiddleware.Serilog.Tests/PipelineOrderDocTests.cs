@@ -217,8 +217,10 @@ public class PipelineOrderDocTests
     }
 
     /// <summary>The events written for the request: those with a trace id (startup and shutdown have none).</summary>
+    // The request's events: those inside hosting's request scope (RequestPath) or its Activity (@tr), so that an event of
+    // the request written without one of them is still checked for the ids.
     private static List<JsonElement> RequestEvents(SerilogOutput output) =>
-        [.. output.Events().Where(e => Property(e, "@tr") is not null)];
+        [.. output.Events().Where(e => Property(e, "RequestPath") is not null || Property(e, "@tr") is not null)];
 
     private static string Describe(JsonElement logEvent) =>
         $"{Property(logEvent, "SourceContext")}: {Property(logEvent, "@mt")} RequestId={Property(logEvent, "RequestId") ?? "null"} TraceId={Property(logEvent, "TraceId") ?? "null"} @tr={Property(logEvent, "@tr")}";

@@ -31,29 +31,48 @@ public sealed record CodeBlock(string File, int Line, BlockKind Kind, string Cod
             .Where(path => System.IO.File.Exists(Path.Combine(root, path)))
             .Order(StringComparer.Ordinal);
 
-    /// <summary>The C# blocks of one Markdown file (its path relative to the repository, its text).</summary>
+    /// <summary>
+    /// The C# blocks of one Markdown file (its path relative to the repository, its text), found as CommonMark finds
+    /// fenced code: at any indentation (list items), inside blockquotes (<c>&gt;</c>), closed only by a bare fence of the
+    /// same character at least as long; an unclosed fence is an error, not a block silently lost.
+    /// </summary>
     public static IReadOnlyList<CodeBlock> Parse(string file, string markdown)
     {
         var lines = markdown.Split('\n').Select(line => line.TrimEnd('\r')).ToArray();
         var blocks = new List<CodeBlock>();
         for (var i = 0; i < lines.Length; i++)
         {
-            var fence = Regex.Match(lines[i], @"^(\s*)(`{3,}|~{3,})\s*(\S*)");
+            var (_, content) = Unquote(lines[i]);
+            var fence = Regex.Match(content, @"^(?<indent> *)(?<fence>`{3,}|~{3,})\s*(?<info>[^\s`]*)");
             if (!fence.Success)
             {
                 continue;
             }
 
-            var marker = fence.Groups[2].Value;
+            var marker = fence.Groups["fence"].Value;
+            var indent = fence.Groups["indent"].Length;
+            var code = new List<string>();
             var end = i + 1;
-            while (end < lines.Length && !lines[end].TrimStart().StartsWith(marker, StringComparison.Ordinal))
+            for (; end < lines.Length; end++)
             {
-                end++;
+                var (_, inner) = Unquote(lines[end]);
+                if (Regex.IsMatch(inner, $@"^ *{Regex.Escape(marker[0].ToString())}{{{marker.Length},}}\s*$"))
+                {
+                    break;
+                }
+
+                // The fence's indentation (a list item's) and the blockquote markers are not part of the code.
+                code.Add(inner.Length - inner.TrimStart(' ').Length >= indent ? inner[indent..] : inner.TrimStart(' '));
             }
 
-            if (fence.Groups[3].Value.ToLowerInvariant() is "csharp" or "cs" or "c#")
+            if (end == lines.Length)
             {
-                var comment = i > 0 ? lines[i - 1].Trim() : "";
+                throw new InvalidOperationException($"{file}:{i + 1}: the fence {marker} is never closed");
+            }
+
+            if (fence.Groups["info"].Value.ToLowerInvariant() is "csharp" or "cs" or "c#")
+            {
+                var comment = i > 0 ? Unquote(lines[i - 1]).Content.Trim() : "";
                 var kind = comment switch
                 {
                     "<!-- compile: builder -->" => BlockKind.Builder,
@@ -62,7 +81,7 @@ public sealed record CodeBlock(string File, int Line, BlockKind Kind, string Cod
                         throw new InvalidOperationException($"{file}:{i}: unknown marker {comment} (builder or app)"),
                     _ => BlockKind.File,
                 };
-                blocks.Add(new CodeBlock(file, i + 2, kind, string.Join('\n', lines[(i + 1)..Math.Min(end, lines.Length)])));
+                blocks.Add(new CodeBlock(file, i + 2, kind, string.Join('\n', code)));
             }
 
             i = end;
@@ -71,8 +90,15 @@ public sealed record CodeBlock(string File, int Line, BlockKind Kind, string Cod
         return blocks;
     }
 
+    private static (bool Quoted, string Content) Unquote(string line)
+    {
+        var match = Regex.Match(line, @"^(?: {0,3}> ?)+");
+        return match.Success ? (true, line[match.Length..]) : (false, line);
+    }
+
     /// <summary>A short name for the block's project folder.</summary>
-    public string Name => $"{Regex.Replace(File, "[^A-Za-z0-9]+", "_")}_L{Line}";
+    public string Name =>
+        $"{Regex.Replace(File, "[^A-Za-z0-9]+", "_")}_{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(File)))[..6]}_L{Line}";
 
     /// <summary>
     /// The block as a C# file: <c>#line</c> directives point every error at the Markdown file and line; a fragment is

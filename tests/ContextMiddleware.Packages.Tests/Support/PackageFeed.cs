@@ -5,7 +5,7 @@ using ContextMiddleware.Requests.Tests.Support;
 namespace ContextMiddleware.Packages.Tests.Support;
 
 /// <summary>
-/// Every package packed once into a local folder feed, with a version of the run's own (so that no cached package is
+/// Every package packed once (on first use) into a local folder feed, with a version of the run's own (so that no cached package is
 /// used), for the tests of the <see cref="PackagesCollection"/>; the feed and the packages restored from it are
 /// removed at the end.
 /// </summary>
@@ -33,15 +33,24 @@ public sealed class PackageFeed : IAsyncLifetime
 
     public string Folder => Path.Combine(_work.FullName, "feed");
 
-    /// <summary>The exit code and output of the pack (the tests assert on them, so that a failure is shown once per test).</summary>
-    public (int ExitCode, string Output) Pack { get; private set; }
+    private readonly Lazy<Task<(int ExitCode, string Output)>> _pack;
+
+    public PackageFeed() => _pack = new(PackAllAsync);
 
     /// <summary>The versions of Directory.Packages.props, for the third-party packages a fresh project references.</summary>
     public IReadOnlyDictionary<string, string> Versions { get; } =
         XDocument.Load(Path.Combine(Repository.Root, "Directory.Packages.props")).Descendants("PackageVersion")
             .ToDictionary(item => (string)item.Attribute("Include")!, item => (string)item.Attribute("Version")!);
 
-    public async Task InitializeAsync()
+    /// <summary>
+    /// Packs every package into the feed the first time a test asks (a test that needs no feed, run alone, packs
+    /// nothing); the exit code and output of the pack, for each test to assert on.
+    /// </summary>
+    public Task<(int ExitCode, string Output)> PackAsync() => _pack.Value;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    private async Task<(int ExitCode, string Output)> PackAllAsync()
     {
         Directory.CreateDirectory(Folder);
         var filter = Path.Combine(_work.FullName, "packages.slnf");
@@ -53,7 +62,7 @@ public sealed class PackageFeed : IAsyncLifetime
                 projects = Packages.Select(name => Path.Combine("src", name, $"{name}.csproj")).ToArray(),
             },
         }));
-        Pack = await Repository.RunAsync(
+        return await Repository.RunAsync(
             Dotnet, ["pack", filter, "-c", "Release", "-o", Folder, $"-p:Version={Version}", "-nologo"], Quiet, timeout: TimeSpan.FromMinutes(6));
     }
 

@@ -29,9 +29,6 @@ namespace ContextMiddleware.AspNetCore.Internal.Logging;
 /// </remarks>
 internal sealed class RequestScopeProvider : IExternalScopeProvider
 {
-    [ThreadStatic]
-    private static bool t_frameworkHasRequestId;
-
     private static volatile Type? s_hostingScopeType;
 
     private readonly IExternalScopeProvider _framework;
@@ -55,21 +52,23 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
             return;
         }
 
-        t_frameworkHasRequestId = false;
         var walk = FrameworkScopeWalk<TState>.Rent(callback, state, requestId);
+        bool withRequestId;
         try
         {
             // The framework's generic ForEachScope is called with one closed state type, never with a type built from
             // TState (a tuple of it): the Native AOT compiler (ILCompiler 10.0) fails its generic-cycle analysis of this
             // assembly on such a call ("Read out of bounds"). NativeAotTests publishes an app to keep it so.
             _framework.ForEachScope(FrameworkScopeWalk.Callback, walk);
+
+            // The walk's own finding: a walk started inside a callback (through any provider) has its own.
+            withRequestId = !walk.FrameworkHasRequestId;
         }
         finally
         {
             walk.Return();
         }
 
-        var withRequestId = !t_frameworkHasRequestId;
         var trace = RequestContext.Trace.Get();
         var traceForScope = _frameworkWritesTraceIds && Activity.Current is not null ? null : trace;
         // A scope with nothing to add (an anonymous request inside hosting's scope and an Activity) is not shown at all.
@@ -208,10 +207,9 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
     }
 
     /// <summary>
-    /// Passes each framework scope on, noting whether one already carries the request's id, and leaving out another
-    /// request's id.
+    /// One walk over the framework's scopes: passes each on, noting whether one already carries the request's id, and
+    /// leaving out another request's id.
     /// </summary>
-    /// <summary>One walk over the framework's scopes: notes whether one carries the request's id, passes each on.</summary>
     private abstract class FrameworkScopeWalk
     {
         public static readonly Action<object?, FrameworkScopeWalk> Callback = static (scope, walk) =>
@@ -219,7 +217,7 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
             switch (RequestIdIn(scope, walk.RequestId))
             {
                 case RequestIdInScope.Same:
-                    t_frameworkHasRequestId = true;
+                    walk.FrameworkHasRequestId = true;
                     break;
                 case RequestIdInScope.EnclosingRequest:
                     // Hosting's scope of an enclosing request (a SignalR connection's request around its hub
@@ -231,6 +229,9 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
 
             walk.Forward(scope);
         };
+
+        /// <summary>Whether a framework scope carried the request's id.</summary>
+        public bool FrameworkHasRequestId { get; protected set; }
 
         protected string RequestId { get; set; } = "";
 
@@ -256,6 +257,7 @@ internal sealed class RequestScopeProvider : IExternalScopeProvider
             walk._callback = callback;
             walk._state = state;
             walk.RequestId = requestId;
+            walk.FrameworkHasRequestId = false;
             return walk;
         }
 
