@@ -1,4 +1,6 @@
 using System.Security.Claims;
+using ContextMiddleware.AspNetCore.Internal.Options;
+using Microsoft.Extensions.Options;
 
 namespace ContextMiddleware.AspNetCore;
 
@@ -34,6 +36,7 @@ public sealed class RequestContextOptions
 
     /// <summary>Gets or sets the longest incoming request id accepted, in characters (1 to 1024).</summary>
     /// <value>Default: 128.</value>
+    [Between(1, 1024, "RequestContext:MaxRequestIdLength")]
     public int MaxRequestIdLength { get; set; } = 128;
 
     /// <summary>Gets or sets whether incoming request ids are believed.</summary>
@@ -151,6 +154,7 @@ public sealed class RequestContextOptions
     /// Gets the limits of <see cref="RequestContext.Properties"/>: how many properties a request may carry and how
     /// long a value may be (configuration: <c>RequestContext:Properties</c>).
     /// </summary>
+    [ValidateObjectMembers]
     public RequestPropertiesOptions Properties { get; } = new();
 
     /// <summary>

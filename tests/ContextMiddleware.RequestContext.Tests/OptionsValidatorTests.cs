@@ -1,5 +1,7 @@
 using ContextMiddleware.AspNetCore;
 using ContextMiddleware.AspNetCore.Internal.Options;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace ContextMiddleware.Requests.Tests;
 
@@ -24,21 +26,40 @@ public class OptionsValidatorTests
     [Theory]
     [InlineData(32, 1024, true)]
     [InlineData(0, 1, true)]
+    [InlineData(1024, 65536, true)]
     [InlineData(-1, 1024, false)]
     [InlineData(32, 0, false)]
     [InlineData(5000, 1024, false)]
-    public void Property_limits_are_validated_naming_the_setting(int maxCount, int maxValueLength, bool valid)
+    [InlineData(32, 65537, false)]
+    public void Property_limits_are_validated_naming_the_setting_and_the_value(int maxCount, int maxValueLength, bool valid)
     {
-        var options = new RequestContextOptions();
-        options.Properties.MaxCount = maxCount;
-        options.Properties.MaxValueLength = maxValueLength;
+        // As an app gets them: every validator AddRequestContextCore() registers (the generated one checks the ranges).
+        using var provider = new ServiceCollection().AddLogging().AddRequestContextCore(options =>
+        {
+            options.Properties.MaxCount = maxCount;
+            options.Properties.MaxValueLength = maxValueLength;
+        }).BuildServiceProvider();
 
-        var result = new RequestContextOptionsValidator().Validate(null, options);
+        var failure = Record.Exception(() => provider.GetRequiredService<IOptions<RequestContextOptions>>().Value);
 
-        Assert.Equal(valid, result.Succeeded);
+        Assert.Equal(valid, failure is null);
         if (!valid)
         {
-            Assert.Contains("RequestContext:Properties:", result.FailureMessage, StringComparison.Ordinal);
+            var message = Assert.IsType<OptionsValidationException>(failure).Message;
+            Assert.Matches(@"RequestContext:Properties:Max(Count|ValueLength) must be between \d+ and \d+; it is -?\d+\.", message);
         }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1025)]
+    public void MaxRequestIdLength_out_of_range_is_named_with_its_value(int length)
+    {
+        using var provider = new ServiceCollection().AddLogging().AddRequestContextCore(options => options.MaxRequestIdLength = length).BuildServiceProvider();
+
+        var failure = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<RequestContextOptions>>().Value);
+
+        Assert.Contains($"RequestContext:MaxRequestIdLength must be between 1 and 1024; it is {length}.", failure.Message, StringComparison.Ordinal);
+        Assert.Single(failure.Failures);
     }
 }

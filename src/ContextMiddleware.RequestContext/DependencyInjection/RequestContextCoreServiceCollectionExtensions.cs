@@ -43,6 +43,7 @@ public static class RequestContextCoreServiceCollectionExtensions
                     }
                 })
                 .ValidateOnStart();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RequestContextOptions>, RequestContextOptionsRangeValidator>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RequestContextOptions>, RequestContextOptionsValidator>());
             services.TryAddSingleton(static provider => new RequestContextSettings(
                 provider.GetRequiredService<IOptions<RequestContextOptions>>(),

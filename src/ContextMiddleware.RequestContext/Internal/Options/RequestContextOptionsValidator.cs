@@ -6,7 +6,9 @@ using Microsoft.Extensions.Options;
 namespace ContextMiddleware.AspNetCore.Internal.Options;
 
 /// <summary>
-/// Validates <see cref="RequestContextOptions"/> at startup and on every reload, with messages that name the setting.
+/// Validates <see cref="RequestContextOptions"/> at startup and on every reload, with messages that name the setting:
+/// the rules that span settings or parse text (trust that needs networks, header names, CIDR blocks, hosts, baggage);
+/// the single-setting ranges are <see cref="RequestContextOptionsRangeValidator"/>'s (generated code).
 /// </summary>
 internal sealed class RequestContextOptionsValidator : IValidateOptions<RequestContextOptions>
 {
@@ -40,21 +42,6 @@ internal sealed class RequestContextOptionsValidator : IValidateOptions<RequestC
             {
                 failures.Add($"{prefix}:MessageUserIdHeader must not be a request id or trace header; it is '{options.MessageUserIdHeader}'.");
             }
-        }
-
-        if (options.MaxRequestIdLength is < 1 or > 1024)
-        {
-            failures.Add($"{prefix}:MaxRequestIdLength must be between 1 and 1024; it is {options.MaxRequestIdLength}.");
-        }
-
-        if (options.Properties.MaxCount is < 0 or > 1024)
-        {
-            failures.Add($"{prefix}:Properties:MaxCount must be between 0 and 1024; it is {options.Properties.MaxCount}.");
-        }
-
-        if (options.Properties.MaxValueLength is < 1 or > 65536)
-        {
-            failures.Add($"{prefix}:Properties:MaxValueLength must be between 1 and 65536; it is {options.Properties.MaxValueLength}.");
         }
 
         if (!Enum.IsDefined(options.IncomingRequestIds))
