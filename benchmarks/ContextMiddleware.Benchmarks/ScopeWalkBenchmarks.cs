@@ -16,8 +16,11 @@ namespace ContextMiddleware.Benchmarks;
 public class ScopeWalkBenchmarks
 {
     private readonly Counter _counter = new();
+    // Through the interface, as a logging provider calls them.
+#pragma warning disable CA1859
     private IExternalScopeProvider _framework = null!;
     private IExternalScopeProvider _request = null!;
+#pragma warning restore CA1859
 
     [GlobalSetup]
     public void SetUp()
