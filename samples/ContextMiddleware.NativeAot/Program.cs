@@ -108,6 +108,19 @@ internal static class SelfTest
 
     public static async Task<int> RunAsync(Uri address)
     {
+        try
+        {
+            return await RunChecksAsync(address);
+        }
+        catch (Exception exception) when (exception is HttpRequestException or WebSocketException or OperationCanceledException or JsonException or KeyNotFoundException)
+        {
+            Log.Error(exception, "Self-test failed on {Runtime}: {Reason}", Runtime.Name, exception.Message);
+            return 1;
+        }
+    }
+
+    private static async Task<int> RunChecksAsync(Uri address)
+    {
         using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
         using var request = new HttpRequestMessage(HttpMethod.Get, "/hello");
         request.Headers.Add("X-Request-ID", RequestId);
@@ -170,6 +183,16 @@ internal static class SelfTest
                 if (type == 2)
                 {
                     items.Add(json.RootElement.GetProperty("item").GetString()!);
+                }
+                else if (type == 3 && json.RootElement.TryGetProperty("error", out var error))
+                {
+                    Log.Error("The hub's stream failed: {Error}", error.GetString());
+                    return string.Join(",", items);
+                }
+                else if (type == 7)
+                {
+                    Log.Error("The hub closed the connection: {Error}", json.RootElement.TryGetProperty("error", out var reason) ? reason.GetString() : null);
+                    return string.Join(",", items);
                 }
                 else if (type == 3)
                 {

@@ -23,8 +23,9 @@ public class BackgroundWorkQueueOptionsTests
 
         var failure = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
 
-        Assert.Contains($"RequestContext:BackgroundWorkQueue:{setting} must be", failure.Message, StringComparison.Ordinal);
-        Assert.Single(failure.Failures);
+        var message = Assert.Single(failure.Failures);
+        Assert.StartsWith($"RequestContext:BackgroundWorkQueue:{setting} must be", message, StringComparison.Ordinal);
+        Assert.EndsWith($" It is {value}.", message, StringComparison.Ordinal);
     }
 
     [Theory]

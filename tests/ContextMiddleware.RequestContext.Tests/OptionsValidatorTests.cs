@@ -45,8 +45,8 @@ public class OptionsValidatorTests
         Assert.Equal(valid, failure is null);
         if (!valid)
         {
-            var message = Assert.IsType<OptionsValidationException>(failure).Message;
-            Assert.Matches(@"RequestContext:Properties:Max(Count|ValueLength) must be between \d+ and \d+; it is -?\d+\.", message);
+            var message = Assert.Single(Assert.IsType<OptionsValidationException>(failure).Failures);
+            Assert.Matches(@"^RequestContext:Properties:Max(Count|ValueLength) must be between \d+ and \d+; it is -?\d+\.$", message);
         }
     }
 
@@ -59,7 +59,6 @@ public class OptionsValidatorTests
 
         var failure = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<RequestContextOptions>>().Value);
 
-        Assert.Contains($"RequestContext:MaxRequestIdLength must be between 1 and 1024; it is {length}.", failure.Message, StringComparison.Ordinal);
-        Assert.Single(failure.Failures);
+        Assert.Equal([$"RequestContext:MaxRequestIdLength must be between 1 and 1024; it is {length}."], failure.Failures);
     }
 }

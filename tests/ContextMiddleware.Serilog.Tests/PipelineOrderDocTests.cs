@@ -216,9 +216,10 @@ public class PipelineOrderDocTests
         Assert.Null(Property(completion, "RequestId"));
     }
 
-    /// <summary>The events written for the request: those with a trace id (startup and shutdown have none).</summary>
-    // The request's events: those inside hosting's request scope (RequestPath) or its Activity (@tr), so that an event of
-    // the request written without one of them is still checked for the ids.
+    /// <summary>
+    /// The events written for the request: those inside hosting's request scope (RequestPath) or under its Activity
+    /// (@tr); startup and shutdown have neither. An event with only one of the two is still checked for the ids.
+    /// </summary>
     private static List<JsonElement> RequestEvents(SerilogOutput output) =>
         [.. output.Events().Where(e => Property(e, "RequestPath") is not null || Property(e, "@tr") is not null)];
 

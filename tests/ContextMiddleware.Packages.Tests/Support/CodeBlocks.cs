@@ -42,37 +42,48 @@ public sealed record CodeBlock(string File, int Line, BlockKind Kind, string Cod
         var blocks = new List<CodeBlock>();
         for (var i = 0; i < lines.Length; i++)
         {
-            var (_, content) = Unquote(lines[i]);
-            var fence = Regex.Match(content, @"^(?<indent> *)(?<fence>`{3,}|~{3,})\s*(?<info>[^\s`]*)");
-            if (!fence.Success)
+            var (depth, content) = Unquote(lines[i], int.MaxValue);
+            var fence = Regex.Match(content, @"^(?<indent> {0,3}|\s*)(?<fence>`{3,}|~{3,})(?<rest>.*)$");
+            // An info string after backticks holds no backtick (else it is inline code: "```csharp``` blocks").
+            if (!fence.Success || (fence.Groups["fence"].Value[0] == '`' && fence.Groups["rest"].Value.Contains('`', StringComparison.Ordinal)))
             {
                 continue;
             }
 
             var marker = fence.Groups["fence"].Value;
             var indent = fence.Groups["indent"].Length;
+            var info = fence.Groups["rest"].Value.Trim().Split(' ', 2)[0];
             var code = new List<string>();
             var end = i + 1;
             for (; end < lines.Length; end++)
             {
-                var (_, inner) = Unquote(lines[end]);
-                if (Regex.IsMatch(inner, $@"^ *{Regex.Escape(marker[0].ToString())}{{{marker.Length},}}\s*$"))
+                // The block lives in its container: as many quote markers as its fence had, or it ends with the quote.
+                var (lineDepth, inner) = Unquote(lines[end], depth);
+                if (lineDepth < depth)
                 {
                     break;
                 }
 
-                // The fence's indentation (a list item's) and the blockquote markers are not part of the code.
+                // A closing fence: the same character, at least as long, no info string, indented at most 3 spaces
+                // past the fence's own indentation.
+                if (Regex.IsMatch(inner, $@"^ {{0,{indent + 3}}}{Regex.Escape(marker[0].ToString())}{{{marker.Length},}}\s*$"))
+                {
+                    break;
+                }
+
+                // The fence's indentation (a list item's) is not part of the code.
                 code.Add(inner.Length - inner.TrimStart(' ').Length >= indent ? inner[indent..] : inner.TrimStart(' '));
             }
 
-            if (end == lines.Length)
+            var closed = end < lines.Length && Unquote(lines[end], depth).Depth == depth;
+            if (!closed && depth == 0)
             {
                 throw new InvalidOperationException($"{file}:{i + 1}: the fence {marker} is never closed");
             }
 
-            if (fence.Groups["info"].Value.ToLowerInvariant() is "csharp" or "cs" or "c#")
+            if (info.ToLowerInvariant() is "csharp" or "cs" or "c#")
             {
-                var comment = i > 0 ? Unquote(lines[i - 1]).Content.Trim() : "";
+                var comment = i > 0 ? Unquote(lines[i - 1], depth).Content.Trim() : "";
                 var kind = comment switch
                 {
                     "<!-- compile: builder -->" => BlockKind.Builder,
@@ -84,16 +95,25 @@ public sealed record CodeBlock(string File, int Line, BlockKind Kind, string Cod
                 blocks.Add(new CodeBlock(file, i + 2, kind, string.Join('\n', code)));
             }
 
-            i = end;
+            // A quoted block that ended with its quote: go on from the line that ended it.
+            i = closed ? end : end - 1;
         }
 
         return blocks;
     }
 
-    private static (bool Quoted, string Content) Unquote(string line)
+    /// <summary>Removes up to <paramref name="most"/> blockquote markers; how many were removed, and the rest.</summary>
+    private static (int Depth, string Content) Unquote(string line, int most)
     {
-        var match = Regex.Match(line, @"^(?: {0,3}> ?)+");
-        return match.Success ? (true, line[match.Length..]) : (false, line);
+        var depth = 0;
+        var content = line;
+        while (depth < most && Regex.Match(content, "^ {0,3}> ?") is { Success: true } marker)
+        {
+            content = content[marker.Length..];
+            depth++;
+        }
+
+        return (depth, content);
     }
 
     /// <summary>A short name for the block's project folder.</summary>

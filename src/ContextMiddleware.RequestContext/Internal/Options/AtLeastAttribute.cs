@@ -13,4 +13,9 @@ internal sealed class AtLeastAttribute(int minimum) : ValidationAttribute
 {
     /// <inheritdoc />
     public override bool IsValid(object? value) => value is int number && number >= minimum;
+
+    /// <inheritdoc />
+    /// <remarks>No member names: the options' failure message is the sentence alone.</remarks>
+    protected override ValidationResult? IsValid(object? value, ValidationContext validationContext) =>
+        IsValid(value) ? ValidationResult.Success : new ValidationResult($"{ErrorMessage} It is {value}.");
 }

@@ -17,5 +17,6 @@ internal sealed class BetweenAttribute(int minimum, int maximum, string setting)
     protected override ValidationResult? IsValid(object? value, ValidationContext validationContext) =>
         value is int number && number >= minimum && number <= maximum
             ? ValidationResult.Success
-            : new ValidationResult($"{setting} must be between {minimum} and {maximum}; it is {value}.", validationContext.MemberName is { } member ? [member] : null);
+            // No member names: the options' failure message is the sentence alone, as the hand-written rules' are.
+            : new ValidationResult($"{setting} must be between {minimum} and {maximum}; it is {value}.");
 }
