@@ -9,13 +9,8 @@ namespace ContextMiddleware.AspNetCore.Internal.Options;
 /// </summary>
 /// <param name="minimum">The smallest valid value.</param>
 [AttributeUsage(AttributeTargets.Property)]
-internal sealed class AtLeastAttribute(int minimum) : ValidationAttribute
+internal sealed class AtLeastAttribute(int minimum) : SettingValidationAttribute
 {
     /// <inheritdoc />
     public override bool IsValid(object? value) => value is int number && number >= minimum;
-
-    /// <inheritdoc />
-    /// <remarks>No member names: the options' failure message is the sentence alone.</remarks>
-    protected override ValidationResult? IsValid(object? value, ValidationContext validationContext) =>
-        IsValid(value) ? ValidationResult.Success : new ValidationResult($"{ErrorMessage} It is {value}.");
 }

@@ -11,12 +11,11 @@ namespace ContextMiddleware.AspNetCore.Internal.Options;
 /// <param name="maximum">The largest valid value.</param>
 /// <param name="setting">The configuration key, for the message (<c>RequestContext:MaxRequestIdLength</c>).</param>
 [AttributeUsage(AttributeTargets.Property)]
-internal sealed class BetweenAttribute(int minimum, int maximum, string setting) : ValidationAttribute
+internal sealed class BetweenAttribute(int minimum, int maximum, string setting) : SettingValidationAttribute
 {
     /// <inheritdoc />
-    protected override ValidationResult? IsValid(object? value, ValidationContext validationContext) =>
-        value is int number && number >= minimum && number <= maximum
-            ? ValidationResult.Success
-            // No member names: the options' failure message is the sentence alone, as the hand-written rules' are.
-            : new ValidationResult($"{setting} must be between {minimum} and {maximum}; it is {value}.");
+    public override bool IsValid(object? value) => value is int number && number >= minimum && number <= maximum;
+
+    /// <inheritdoc />
+    protected override string Describe(object? value) => $"{setting} must be between {minimum} and {maximum}; it is {value}.";
 }
