@@ -332,14 +332,8 @@ public sealed class ReviewProbes(ProbeApp fixture) : IClassFixture<ProbeApp>
     [Fact]
     public async Task TheJobsActivity_IsAConsumerSpanNamedPerform_ChildOfTheRequestsSpan()
     {
-        var stopped = new ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == "ContextMiddleware.AspNetCore",
-            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = stopped.Enqueue,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var activities = new StoppedActivities();
+        var stopped = activities.Stopped;
         var (_, span) = await fixture.PostAsync("/enqueue/throw/span-throw", "req-span");
         await WaitForAsync("span-throw", "outer-after");
         await Wait.UntilAsync(() => stopped.Any(a => a.DisplayName == "perform ProbeJobs.Throw"), seconds: 10);

@@ -311,14 +311,8 @@ public sealed class ReviewProbes
     [Fact]
     public async Task FailingHandler_TheConsumerActivityIsMarkedAsAnError_AsTheDocSays()
     {
-        var stopped = new ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == "ContextMiddleware.AspNetCore",
-            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = stopped.Enqueue,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var activities = new StoppedActivities();
+        var stopped = activities.Stopped;
         await using var connection = await Broker.ConnectAsync();
         await using var channel = await connection.CreateChannelAsync();
         var queue = await DeclareQueueAsync(channel);
